@@ -1,0 +1,76 @@
+// Package refresher is the deployable Cloud Function RefreshTokens: Cloud
+// Scheduler POSTs to it, and it refreshes every configured Threads token
+// that is due, keeping each one in Secret Manager and its state in Firestore.
+package refresher
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/httpapi"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
+)
+
+func init() {
+	functions.HTTP("RefreshTokens", (&function{lookup: os.LookupEnv, logs: os.Stderr}).ServeHTTP)
+}
+
+// function is one instance of RefreshTokens. It builds its clients on the
+// first request and keeps them for the life of the instance; a failed build
+// is answered and tried again on the next request, never kept as a nil
+// client.
+type function struct {
+	lookup config.LookupFunc
+	logs   io.Writer
+
+	mu      sync.Mutex
+	handler http.Handler
+}
+
+func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, err := f.build()
+	if err != nil {
+		httpapi.WriteJSON(w, http.StatusInternalServerError, httpapi.ErrorBody{Error: err.Error()})
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+func (f *function) build() (http.Handler, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.handler != nil {
+		return f.handler, nil
+	}
+	bootLog := logging.New(f.logs, slog.LevelInfo)
+	cfg, err := config.Load(f.lookup)
+	if err != nil {
+		bootLog.Error("configuration refused", "error", err.Error())
+		return nil, err
+	}
+	if _, onCloudRun := f.lookup("K_SERVICE"); onCloudRun && cfg.Store != config.StoreGoogle {
+		err := &config.Error{Variable: "GOOGLE_CLOUD_PROJECT", Problem: "is not set; a deployed function keeps tokens in Secret Manager and Firestore and needs it"}
+		bootLog.Error("configuration refused", "error", err.Error())
+		return nil, err
+	}
+	logger := logging.New(f.logs, cfg.LogLevel)
+	// Clients outlive the request that happened to build them.
+	svc, err := service.New(context.Background(), cfg, logger)
+	if err != nil {
+		err = fmt.Errorf("starting the refresher: %w", err)
+		logger.Error("start failed; the next request tries again", "error", err.Error())
+		return nil, err
+	}
+	logger.Debug("refresher started", "config", cfg)
+	f.handler = &httpapi.Handler{Engine: svc.Engine, Logger: logger, PassTimeout: cfg.PassTimeout}
+	return f.handler, nil
+}

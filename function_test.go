@@ -1,0 +1,695 @@
+package refresher
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"google.golang.org/grpc/codes"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/smfake"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
+)
+
+// These tests drive RefreshTokens over HTTP, as Cloud Scheduler does, with
+// the real Secret Manager and Firestore clients: Firestore is the real
+// emulator, Secret Manager an in-process gRPC server, Threads a fake that
+// answers as Meta documents.
+
+func TestMain(m *testing.M) { os.Exit(firestoreemu.Main(m)) }
+
+const projectNumber = "123456789012"
+
+// harness is one isolated deployment: its own project in the emulator, its
+// own Secret Manager and Threads.
+type harness struct {
+	t       *testing.T
+	project string
+	sm      *smfake.Server
+	th      *threadsfake.Server
+	env     map[string]string
+	fs      *firestore.Client
+
+	mu     sync.Mutex
+	output bytes.Buffer // every log line and HTTP answer, searched for tokens
+}
+
+func newHarness(t *testing.T, accounts []string, env map[string]string) *harness {
+	t.Helper()
+	project := firestoreemu.Project(t)
+	h := &harness{
+		t:       t,
+		project: project,
+		sm:      smfake.Start(t, smfake.WithProjectNumbers(map[string]string{project: projectNumber})),
+		th:      threadsfake.Start(t),
+	}
+	h.env = map[string]string{
+		"GOOGLE_CLOUD_PROJECT":         project,
+		"THREADS_SECRETS":              strings.Join(accounts, ","),
+		"SECRET_MANAGER_EMULATOR_HOST": h.sm.Addr(),
+		"FIRESTORE_EMULATOR_HOST":      firestoreemu.Host(t),
+		"THREADS_API_BASE_URL":         h.th.URL(),
+		"THREADS_TIMEOUT":              "2s",
+		"LOG_LEVEL":                    "debug",
+	}
+	for k, v := range env {
+		h.env[k] = v
+	}
+	for _, a := range accounts {
+		h.sm.CreateSecret(h.secret(a))
+	}
+	fs, err := firestore.NewClient(context.Background(), project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.fs = fs
+	t.Cleanup(func() {
+		fs.Close()
+		h.assertNoTokenInOutput()
+	})
+	return h
+}
+
+func (h *harness) secret(account string) string {
+	return "projects/" + h.project + "/secrets/" + account
+}
+
+// function is a fresh instance of RefreshTokens, as a new Cloud Functions
+// instance would be.
+func (h *harness) function() *function {
+	return &function{
+		lookup: func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
+		logs:   lockedWriter{&h.mu, &h.output},
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// seedToken issues a long-lived token of the given age in Threads and
+// stores it as a new version, in the usual JSON shape.
+func (h *harness) seedToken(account string, age time.Duration) string {
+	h.t.Helper()
+	issued := time.Now().Add(-age)
+	tok := h.th.IssueLongLived("1789"+account, "user_"+account, issued)
+	h.sm.AddVersion(h.secret(account), []byte(`{"access_token":"`+tok+`","user_id":"1789`+account+`"}`), issued)
+	return tok
+}
+
+// call sends one request to f and decodes the answer.
+func (h *harness) call(f http.Handler, method string) (int, refresh.Report, string) {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	f.ServeHTTP(rec, httptest.NewRequest(method, "/", strings.NewReader("{}")))
+	body := rec.Body.String()
+	h.mu.Lock()
+	h.output.WriteString(body)
+	h.mu.Unlock()
+	var rep refresh.Report
+	if rec.Code != http.StatusMethodNotAllowed && strings.Contains(body, `"accounts"`) {
+		if err := json.Unmarshal([]byte(body), &rep); err != nil {
+			h.t.Fatalf("%s answer is not a report: %v\n%s", method, err, body)
+		}
+	}
+	return rec.Code, rep, body
+}
+
+func (h *harness) post(f http.Handler) (int, refresh.Report) {
+	h.t.Helper()
+	code, rep, _ := h.call(f, http.MethodPost)
+	return code, rep
+}
+
+func (h *harness) doc(account string) map[string]any {
+	h.t.Helper()
+	snap, err := h.fs.Collection("threads_tokens").Doc(account).Get(context.Background())
+	if err != nil {
+		h.t.Fatalf("reading state of %s: %v", account, err)
+	}
+	return snap.Data()
+}
+
+// newestPayload returns the payload of the highest-numbered version.
+func (h *harness) versions(account string) []smfake.VersionInfo {
+	return h.sm.Versions(h.secret(account))
+}
+
+func (h *harness) newestPayload(account string) map[string]any {
+	h.t.Helper()
+	vs := h.versions(account)
+	var newest smfake.VersionInfo
+	for _, v := range vs {
+		if v.Number > newest.Number {
+			newest = v
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(newest.Payload, &m); err != nil {
+		h.t.Fatalf("newest payload of %s is not JSON: %v", account, err)
+	}
+	return m
+}
+
+func (h *harness) assertNoTokenInOutput() {
+	h.mu.Lock()
+	out := h.output.String()
+	h.mu.Unlock()
+	if out == "" {
+		h.t.Error("no output was captured; the token search would prove nothing")
+	}
+	for _, tok := range h.th.Tokens() {
+		if strings.Contains(out, tok) {
+			h.t.Errorf("a token appears in logs or HTTP answers:\n%s", out)
+			return
+		}
+	}
+}
+
+func result(t *testing.T, rep refresh.Report, account string) refresh.AccountReport {
+	t.Helper()
+	for _, a := range rep.Accounts {
+		if a.Account == account {
+			return a
+		}
+	}
+	t.Fatalf("account %s missing from %+v", account, rep)
+	return refresh.AccountReport{}
+}
+
+func TestFirstRunRefreshesAndSecondPassDoesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main"}, nil)
+	old := h.seedToken("main", 72*time.Hour)
+	f := h.function()
+
+	code, rep := h.post(f)
+	if code != http.StatusOK || rep.Refreshed != 1 || rep.Failed != 0 {
+		t.Fatalf("first pass: %d %+v, want 200 with one refreshed", code, rep)
+	}
+	r := result(t, rep, "main")
+	if r.Result != refresh.ResultRefreshed || r.Error != "" {
+		t.Fatalf("first pass result %+v, want refreshed", r)
+	}
+
+	// The new token is stored as version 2, in the payload's JSON shape.
+	if vs := h.versions("main"); len(vs) != 2 {
+		t.Fatalf("versions after refresh: %d, want 2", len(vs))
+	}
+	p := h.newestPayload("main")
+	tok, _ := p["access_token"].(string)
+	if tok == "" || tok == old || !h.th.Valid(tok) {
+		t.Fatalf("stored token is not a new valid Threads token")
+	}
+	if p["user_id"] != "1789main" || p["token_type"] != "bearer" || p["expires_in"] != float64(threadsfake.DefaultExpiresIn) {
+		t.Errorf("payload fields = user_id %v token_type %v expires_in %v; other fields must be kept and Threads' added", p["user_id"], p["token_type"], p["expires_in"])
+	}
+
+	// State records it; the version is compared by number, stored as named.
+	d := h.doc("main")
+	if d["status"] != "ok" || d["lastError"] != "" || d["failures"] != int64(0) {
+		t.Errorf("state = %v, want status ok, no error, 0 failures", d)
+	}
+	if d["version"] != "projects/"+projectNumber+"/secrets/main/versions/2" || d["secret"] != h.secret("main") {
+		t.Errorf("state version %v secret %v", d["version"], d["secret"])
+	}
+	refreshedAt, _ := d["refreshedAt"].(time.Time)
+	expiresAt, _ := d["expiresAt"].(time.Time)
+	if time.Since(refreshedAt) > time.Minute || expiresAt.Sub(refreshedAt) != threadsfake.DefaultExpiresIn*time.Second {
+		t.Errorf("refreshedAt %v expiresAt %v: want now and now + expires_in", refreshedAt, expiresAt)
+	}
+	if _, leased := d["leaseOwner"]; leased && d["leaseOwner"] != "" {
+		t.Errorf("lease still held after the pass: %v", d["leaseOwner"])
+	}
+
+	// A second pass, from another instance, finds the account fresh and
+	// makes no call beyond the state read.
+	smBefore, thBefore := h.sm.CallCounts(), h.th.TotalCalls()
+	snapBefore, _ := h.fs.Collection("threads_tokens").Doc("main").Get(context.Background())
+	code, rep = h.post(h.function())
+	if code != http.StatusOK || result(t, rep, "main").Result != refresh.ResultFresh || rep.Refreshed != 0 {
+		t.Fatalf("second pass: %d %+v, want 200 with main fresh", code, rep)
+	}
+	if got := h.sm.CallCounts(); fmt.Sprint(got) != fmt.Sprint(smBefore) {
+		t.Errorf("fresh pass called Secret Manager: before %v after %v", smBefore, got)
+	}
+	if h.th.TotalCalls() != thBefore {
+		t.Errorf("fresh pass called Threads")
+	}
+	snapAfter, _ := h.fs.Collection("threads_tokens").Doc("main").Get(context.Background())
+	if !snapAfter.UpdateTime.Equal(snapBefore.UpdateTime) {
+		t.Errorf("fresh pass wrote to Firestore")
+	}
+	if h.th.TooYoungRefreshes() != 0 {
+		t.Errorf("a token younger than 24 hours was sent to Threads")
+	}
+}
+
+func TestRollForward(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main", "reauth"}, nil)
+	ctx := context.Background()
+	h.seedToken("main", 72*time.Hour)
+	h.seedToken("reauth", 72*time.Hour)
+	// An earlier pass recorded version 1 two days ago (so it is due); since
+	// then a person added version 2 by hand, an hour ago.
+	twoDaysAgo := time.Now().Add(-48 * time.Hour)
+	for _, a := range []string{"main", "reauth"} {
+		st := map[string]any{
+			"secret": h.secret(a), "version": h.secret(a) + "/versions/1",
+			"refreshedAt": twoDaysAgo, "expiresAt": twoDaysAgo.Add(60 * 24 * time.Hour),
+			"status": "ok", "lastError": "", "failures": 3, "lastAttemptAt": twoDaysAgo,
+		}
+		if a == "reauth" {
+			st["status"], st["lastError"] = "needs_reauth", "Threads: token expired (code 190/463)"
+		}
+		if _, err := h.fs.Collection("threads_tokens").Doc(a).Set(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		h.seedToken(a, time.Hour)
+	}
+
+	code, rep := h.post(h.function())
+	if code != http.StatusOK {
+		t.Fatalf("pass: %d %+v, want 200", code, rep)
+	}
+	for _, a := range []string{"main", "reauth"} {
+		if r := result(t, rep, a); r.Result != refresh.ResultRolledForward {
+			t.Errorf("%s: result %+v, want rolled_forward", a, r)
+		}
+		d := h.doc(a)
+		created := h.versions(a)[1].CreateTime
+		if d["status"] != "ok" || d["failures"] != int64(0) || d["lastError"] != "" ||
+			!strings.HasSuffix(d["version"].(string), "/secrets/"+a+"/versions/2") || !d["refreshedAt"].(time.Time).Equal(created) {
+			t.Errorf("%s: state %v, want version 2 adopted at its create time %v, ok, 0 failures", a, d, created)
+		}
+		if len(h.versions(a)) != 2 {
+			t.Errorf("%s: roll-forward added a version", a)
+		}
+	}
+	if h.th.Calls(threadsfake.PathRefresh) != 0 {
+		t.Errorf("roll-forward called Threads %d times", h.th.Calls(threadsfake.PathRefresh))
+	}
+}
+
+func TestConcurrentPassesRefreshOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main"}, nil)
+	h.seedToken("main", 72*time.Hour)
+
+	const passes = 20
+	results := make([]refresh.Result, passes)
+	codes := make([]int, passes)
+	var wg sync.WaitGroup
+	for i := range passes {
+		f := h.function() // each pass as its own function instance
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, rep := h.post(f)
+			codes[i], results[i] = code, result(t, rep, "main").Result
+		}()
+	}
+	wg.Wait()
+
+	refreshed := 0
+	for i, r := range results {
+		switch r {
+		case refresh.ResultRefreshed:
+			refreshed++
+		case refresh.ResultBusy, refresh.ResultFresh:
+		default:
+			t.Errorf("pass %d: result %s, want refreshed, busy or fresh", i, r)
+		}
+		if codes[i] != http.StatusOK {
+			t.Errorf("pass %d answered %d", i, codes[i])
+		}
+	}
+	if refreshed != 1 {
+		t.Errorf("%d passes refreshed, want exactly 1 (results %v)", refreshed, results)
+	}
+	if n := h.th.Calls(threadsfake.PathRefresh); n != 1 {
+		t.Errorf("Threads refresh called %d times, want 1", n)
+	}
+	if vs := h.versions("main"); len(vs) != 2 {
+		t.Errorf("%d versions, want 2 (one refresh)", len(vs))
+	}
+}
+
+func TestThreadsFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		failure   threadsfake.Failure
+		times     int
+		result    refresh.Result
+		status    string
+		calls     int
+		code      int
+		errorPart string
+	}{
+		{"expired", threadsfake.Expired, 1, refresh.ResultNeedsReauth, "needs_reauth", 1, 500, "code 190/463"},
+		{"revoked", threadsfake.Revoked, 1, refresh.ResultNeedsReauth, "needs_reauth", 1, 500, "code 190/460"},
+		{"invalid", threadsfake.InvalidToken, 1, refresh.ResultNeedsReauth, "needs_reauth", 1, 500, "code 190"},
+		{"html 5xx three times", threadsfake.HTML5xx, 3, refresh.ResultFailed, "failing", 3, 500, "502"},
+		{"transient then ok", threadsfake.Transient, 1, refresh.ResultRefreshed, "ok", 2, 200, ""},
+		{"rate limited twice then ok", threadsfake.RateLimited, 2, refresh.ResultRefreshed, "ok", 3, 200, ""},
+		{"hung three times", threadsfake.Hang, 3, refresh.ResultFailed, "failing", 3, 500, ""},
+		{"reset three times", threadsfake.Reset, 3, refresh.ResultFailed, "failing", 3, 500, ""},
+		{"empty token", threadsfake.EmptyToken, 1, refresh.ResultFailed, "failing", 1, 500, "access_token"},
+		{"non-JSON 200", threadsfake.NonJSON200, 1, refresh.ResultFailed, "failing", 1, 500, ""},
+		{"zero expiry", threadsfake.ZeroExpiry, 1, refresh.ResultFailed, "failing", 1, 500, "expires_in"},
+		{"flat error", threadsfake.FlatError, 1, refresh.ResultFailed, "failing", 1, 500, "Invalid platform app"},
+		{"unsupported", threadsfake.Unsupported, 1, refresh.ResultFailed, "failing", 1, 500, "code 100"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, []string{"main"}, map[string]string{"THREADS_TIMEOUT": "500ms"})
+			old := h.seedToken("main", 72*time.Hour)
+			h.th.FailNext(threadsfake.PathRefresh, tt.failure, tt.times)
+
+			code, rep := h.post(h.function())
+			r := result(t, rep, "main")
+			if code != tt.code || r.Result != tt.result {
+				t.Fatalf("answer %d, result %+v; want %d, %s", code, r, tt.code, tt.result)
+			}
+			if n := h.th.Calls(threadsfake.PathRefresh); n != tt.calls {
+				t.Errorf("Threads called %d times, want %d", n, tt.calls)
+			}
+			d := h.doc("main")
+			if d["status"] != tt.status {
+				t.Errorf("stored status %v, want %s", d["status"], tt.status)
+			}
+			if tt.result == refresh.ResultRefreshed {
+				return
+			}
+			if !strings.Contains(r.Error, tt.errorPart) || d["lastError"] != r.Error || r.Error == "" {
+				t.Errorf("error %q (stored %q), want it to mention %q", r.Error, d["lastError"], tt.errorPart)
+			}
+			if d["failures"] != int64(1) {
+				t.Errorf("failures = %v, want 1", d["failures"])
+			}
+			if lastAttempt, _ := d["lastAttemptAt"].(time.Time); time.Since(lastAttempt) > time.Minute {
+				t.Errorf("lastAttemptAt %v not set by the attempt", lastAttempt)
+			}
+			// The secret is untouched: the old token is still current.
+			if vs := h.versions("main"); len(vs) != 1 || h.newestPayload("main")["access_token"] != old {
+				t.Errorf("a failed refresh touched the secret: %d versions", len(vs))
+			}
+		})
+	}
+}
+
+func TestNeedsReauthIsNotRetriedUntilANewVersion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main"}, nil)
+	h.seedToken("main", 72*time.Hour)
+	h.th.FailNext(threadsfake.PathRefresh, threadsfake.Expired, 1)
+	f := h.function()
+	if code, _ := h.post(f); code != 500 {
+		t.Fatalf("first pass answered %d, want 500", code)
+	}
+	code, rep := h.post(f)
+	if code != 500 || result(t, rep, "main").Result != refresh.ResultNeedsReauth {
+		t.Fatalf("second pass: %d %+v, want 500 needs_reauth", code, rep)
+	}
+	if n := h.th.Calls(threadsfake.PathRefresh); n != 1 {
+		t.Errorf("needs_reauth token sent to Threads again (%d calls)", n)
+	}
+	if d := h.doc("main"); d["failures"] != int64(2) {
+		t.Errorf("failures = %v after two needs_reauth passes, want 2", d["failures"])
+	}
+	// A person logs in again: a new (3-day-old here, so due) version.
+	h.seedToken("main", 72*time.Hour)
+	code, rep = h.post(f)
+	if code != 200 || result(t, rep, "main").Result != refresh.ResultRefreshed {
+		t.Fatalf("after a new version: %d %+v, want 200 refreshed", code, rep)
+	}
+}
+
+func TestBadPayloadsDoNotStopOtherAccounts(t *testing.T) {
+	t.Parallel()
+	payloads := map[string]string{
+		"empty":     "",
+		"noaccess":  `{"user_id":"1"}`,
+		"broken":    `{"access_token":"THAAbroken`,
+		"innerword": "two words",
+	}
+	accounts := []string{"good"}
+	for a := range payloads {
+		accounts = append(accounts, a)
+	}
+	h := newHarness(t, accounts, nil)
+	h.seedToken("good", 72*time.Hour)
+	for a, p := range payloads {
+		h.sm.AddVersion(h.secret(a), []byte(p), time.Now().Add(-72*time.Hour))
+	}
+	code, rep := h.post(h.function())
+	if code != 500 || rep.Failed != len(payloads) || rep.Refreshed != 1 {
+		t.Fatalf("answer %d %+v, want 500 with %d failed and good refreshed", code, rep, len(payloads))
+	}
+	for a := range payloads {
+		r := result(t, rep, a)
+		if r.Result != refresh.ResultFailed || !strings.Contains(r.Error, "payload") {
+			t.Errorf("%s: %+v, want failed naming the payload", a, r)
+		}
+		if len(h.versions(a)) != 1 {
+			t.Errorf("%s: secret touched", a)
+		}
+		if d := h.doc(a); d["status"] != "failing" || d["lastError"] != r.Error {
+			t.Errorf("%s: state %v", a, d)
+		}
+	}
+	if n := h.th.Calls(threadsfake.PathRefresh); n != 1 {
+		t.Errorf("Threads called %d times; only the good account should be", n)
+	}
+}
+
+func TestBarePayloadStaysBare(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main"}, nil)
+	issued := time.Now().Add(-72 * time.Hour)
+	old := h.th.IssueLongLived("1", "u", issued)
+	h.sm.AddVersion(h.secret("main"), []byte(old+"\n"), issued)
+	if code, rep := h.post(h.function()); code != 200 {
+		t.Fatalf("%d %+v", code, rep)
+	}
+	vs := h.versions("main")
+	got := string(vs[len(vs)-1].Payload)
+	if got == old || !h.th.Valid(got) {
+		t.Errorf("bare payload not replaced by a bare new token (%d bytes)", len(got))
+	}
+}
+
+func TestPruneKeepsNewestVersions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main"}, map[string]string{"KEEP_VERSIONS": "2"})
+	for range 3 {
+		h.seedToken("main", 96*time.Hour)
+	}
+	h.sm.SetVersionState(h.secret("main")+"/versions/1", secretmanagerpb.SecretVersion_DESTROYED)
+	if code, rep := h.post(h.function()); code != 200 {
+		t.Fatalf("%d %+v", code, rep)
+	}
+	want := map[int64]secretmanagerpb.SecretVersion_State{
+		1: secretmanagerpb.SecretVersion_DESTROYED,
+		2: secretmanagerpb.SecretVersion_DESTROYED,
+		3: secretmanagerpb.SecretVersion_ENABLED,
+		4: secretmanagerpb.SecretVersion_ENABLED,
+	}
+	vs := h.versions("main")
+	if len(vs) != len(want) {
+		t.Fatalf("%d versions, want 4", len(vs))
+	}
+	for _, v := range vs {
+		if v.State != want[v.Number] {
+			t.Errorf("version %d is %s, want %s", v.Number, v.State, want[v.Number])
+		}
+	}
+}
+
+func TestSecretManagerFailuresKeepTheToken(t *testing.T) {
+	t.Parallel()
+	t.Run("unavailable is retried", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, []string{"main"}, nil)
+		h.seedToken("main", 72*time.Hour)
+		h.sm.FailNext("AddSecretVersion", codes.Unavailable, 2)
+		code, rep := h.post(h.function())
+		if code != 200 || rep.Refreshed != 1 {
+			t.Fatalf("%d %+v, want the add retried into success", code, rep)
+		}
+		if vs := h.versions("main"); len(vs) != 2 {
+			t.Errorf("%d versions, want 2", len(vs))
+		}
+	})
+	t.Run("deadline after the write makes no duplicate", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, []string{"main"}, nil)
+		h.seedToken("main", 72*time.Hour)
+		h.sm.FailNextAfterApplying("AddSecretVersion", codes.DeadlineExceeded, 1)
+		code, rep := h.post(h.function())
+		if code != 200 || rep.Refreshed != 1 {
+			t.Fatalf("%d %+v, want refreshed", code, rep)
+		}
+		if vs := h.versions("main"); len(vs) != 2 {
+			t.Errorf("%d versions, want exactly 2: one refresh must make one version", len(vs))
+		}
+		if d := h.doc("main"); !strings.HasSuffix(d["version"].(string), "/versions/2") {
+			t.Errorf("state records %v, want version 2", d["version"])
+		}
+	})
+	t.Run("disabled newest version", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, []string{"main"}, nil)
+		h.seedToken("main", 72*time.Hour)
+		h.sm.SetVersionState(h.secret("main")+"/versions/1", secretmanagerpb.SecretVersion_DISABLED)
+		code, rep := h.post(h.function())
+		if r := result(t, rep, "main"); code != 500 || r.Result != refresh.ResultFailed || !strings.Contains(r.Error, "DISABLED") {
+			t.Fatalf("%d %+v, want failed naming the disabled version", code, r)
+		}
+		if h.th.TotalCalls() != 0 {
+			t.Error("Threads called for a disabled version")
+		}
+	})
+	t.Run("missing secret", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, []string{"main"}, nil)
+		h.env["THREADS_SECRETS"] = "main,ghost"
+		h.seedToken("main", 72*time.Hour)
+		code, rep := h.post(h.function())
+		if r := result(t, rep, "ghost"); code != 500 || r.Result != refresh.ResultFailed || !strings.Contains(r.Error, "does not exist") {
+			t.Fatalf("%d %+v, want ghost failed: does not exist", code, r)
+		}
+		if r := result(t, rep, "main"); r.Result != refresh.ResultRefreshed {
+			t.Errorf("main: %+v, want refreshed despite ghost", r)
+		}
+	})
+}
+
+func TestSkippedNearDeadline(t *testing.T) {
+	t.Parallel()
+	// A pass bounded to 20s with a 10s Threads timeout has less than
+	// 3 x 10s + 10s left from the start: it starts nothing.
+	h := newHarness(t, []string{"main"}, map[string]string{"PASS_TIMEOUT": "20s", "THREADS_TIMEOUT": "10s"})
+	h.seedToken("main", 72*time.Hour)
+	code, rep := h.post(h.function())
+	if code != 200 || result(t, rep, "main").Result != refresh.ResultSkipped {
+		t.Fatalf("%d %+v, want 200 with main skipped", code, rep)
+	}
+	if h.th.TotalCalls() != 0 || len(h.versions("main")) != 1 {
+		t.Error("a skipped account was worked on")
+	}
+}
+
+func TestHTTPSurface(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main", "second"}, nil)
+	h.seedToken("main", 72*time.Hour)
+	f := h.function()
+
+	// GET before any pass: accounts without state are unknown.
+	code, rep, body := h.call(f, http.MethodGet)
+	if code != 200 || result(t, rep, "main").Result != refresh.ResultUnknown || result(t, rep, "main").RefreshedAt != "" {
+		t.Fatalf("GET: %d %s", code, body)
+	}
+	if code, _ := h.post(f); code != 500 { // second has no version: failed
+		t.Fatalf("POST answered %d, want 500", code)
+	}
+	code, rep, body = h.call(f, http.MethodGet)
+	if code != 200 {
+		t.Fatalf("GET after a failing pass answered %d, want 200: %s", code, body)
+	}
+	if r := result(t, rep, "main"); r.Result != "ok" || r.RefreshedAt == "" || r.ExpiresAt == "" {
+		t.Errorf("GET main: %+v, want stored status ok with times", r)
+	}
+	if r := result(t, rep, "second"); r.Result != "failing" || !strings.Contains(r.Error, "no version") {
+		t.Errorf("GET second: %+v, want failing with the reason", r)
+	}
+
+	rec := httptest.NewRecorder()
+	f.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") == "" {
+		t.Errorf("PUT: %d, Allow %q; want 405 with Allow", rec.Code, rec.Header().Get("Allow"))
+	}
+}
+
+func TestBadConfigurationAnswers500WithTheSentence(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ variable, value string }{
+		{"REFRESH_AFTER", "1h"},
+		{"THREADS_SECRETS", ""},
+		{"KEEP_VERSIONS", "0"},
+		{"GOOGLE_CLOUD_PROJECT", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.variable, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{
+				"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "K_SERVICE": "refresh-tokens",
+				tt.variable: tt.value,
+			}
+			var logs bytes.Buffer
+			f := &function{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }, logs: &logs}
+			for range 2 { // every request, not only the first
+				rec := httptest.NewRecorder()
+				f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+				var body struct{ Error string }
+				_ = json.Unmarshal(rec.Body.Bytes(), &body)
+				if rec.Code != 500 || !strings.HasPrefix(body.Error, tt.variable+" ") {
+					t.Fatalf("answer %d %q, want 500 with a sentence naming %s", rec.Code, rec.Body.String(), tt.variable)
+				}
+			}
+			if !strings.Contains(logs.String(), `"severity":"ERROR"`) {
+				t.Errorf("refused configuration not logged as ERROR: %s", logs.String())
+			}
+		})
+	}
+}
+
+func TestLogLinesPerAccount(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main", "dead"}, nil)
+	h.seedToken("main", 72*time.Hour)
+	dead := h.seedToken("dead", 72*time.Hour)
+	h.th.Revoke(dead)
+	h.post(h.function())
+
+	h.mu.Lock()
+	out := h.output.String()
+	h.mu.Unlock()
+	lines := map[string]map[string]any{}
+	for _, line := range strings.Split(out, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "account processed" {
+			lines[m["account"].(string)] = m
+		}
+	}
+	if m := lines["main"]; m["severity"] != "INFO" || m["result"] != "refreshed" || m["expiresAt"] == nil {
+		t.Errorf("main line %v, want INFO refreshed with expiresAt", m)
+	}
+	if m := lines["dead"]; m["severity"] != "ERROR" || m["result"] != "needs_reauth" || m["error"] == nil {
+		t.Errorf("dead line %v, want ERROR needs_reauth with the error", m)
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// maxSecretInput bounds what is read as a token or secret: Secret Manager
+// payloads are at most 64 KiB.
+const maxSecretInput = 64 << 10
+
+// readSecret reads one secret value (a token, an app secret) from a file
+// when path is set, else from standard input. Secrets never come from
+// arguments: those end up in shell history and in `ps`. On a terminal the
+// value is read without echo after a prompt on standard error.
+func readSecret(e *env, path, what, flagName string) (string, error) {
+	var raw []byte
+	switch {
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", usagef("reading %s from %s: %v", what, flagName, err)
+		}
+		raw = b
+	case isTerminal(e.stdin):
+		fmt.Fprintf(e.stderr, "Paste the %s and press Enter (it is not shown): ", what)
+		b, err := term.ReadPassword(int(e.stdin.(*os.File).Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading %s from the terminal: %w", what, err)
+		}
+		raw = b
+	default:
+		b, err := io.ReadAll(io.LimitReader(e.stdin, maxSecretInput+1))
+		if err != nil {
+			return "", fmt.Errorf("reading %s from standard input: %w", what, err)
+		}
+		raw = b
+	}
+	if len(raw) > maxSecretInput {
+		return "", usagef("the %s is longer than %d bytes", what, maxSecretInput)
+	}
+	v := strings.TrimSpace(string(raw))
+	if v == "" {
+		return "", usagef("no %s given: pipe it on standard input or use %s", what, flagName)
+	}
+	if strings.ContainsAny(v, " \t\r\n\"'") {
+		return "", usagef("the %s has inner whitespace or quotes; give the bare value only", what)
+	}
+	return v, nil
+}
+
+// readLine reads one line from standard input, with a prompt on a terminal.
+func readLine(e *env, prompt string) (string, error) {
+	if isTerminal(e.stdin) {
+		fmt.Fprint(e.stderr, prompt)
+	}
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, maxSecretInput)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("reading standard input: %w", err)
+	}
+	return strings.TrimSpace(line), nil
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,170 @@
+// Command refresher runs the Threads token refresher outside Cloud
+// Functions: it serves the function locally, runs one pass, shows status,
+// bundles the function's source for deployment, and brings the first token
+// in.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := realMain(ctx, os.Args[1:], &env{
+		stdin:  os.Stdin,
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		lookup: os.LookupEnv,
+	})
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command may touch of its process, so that tests can run
+// commands in-process with their own input, output and environment.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lookup         config.LookupFunc
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the work failed (an account failed, the state is unreadable, the network)
+	exitUsage   = 2 // the command line, input or configuration is wrong
+)
+
+// command is one subcommand, built afresh for each run so that its flag
+// values are its own.
+type command struct {
+	summary string
+	usage   string // arguments, after the command name
+	example string
+	// flags declares the command's flags.
+	flags func(fs *flag.FlagSet)
+	run   func(ctx context.Context, e *env, args []string) error
+}
+
+// commands builds each subcommand by name.
+var commands = map[string]func() *command{}
+
+// usageError is wrong input: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// exitError ends a command with a code and, when msg is set, one line.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func realMain(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(e.stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	name := args[0]
+	newCommand, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(e.stderr, "refresher: unknown command %q; run `refresher -h` for the list\n", name)
+		return exitUsage
+	}
+	c := newCommand()
+	fs := flag.NewFlagSet("refresher "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c.flags != nil {
+		c.flags(fs)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommandUsage(e.stdout, name, c, fs)
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "refresher %s: %v; run `refresher %s -h` for usage\n", name, err, name)
+		return exitUsage
+	}
+	err := c.run(ctx, e, fs.Args())
+	return report(e.stderr, name, err)
+}
+
+// report prints err as one line and picks the exit code.
+func report(w io.Writer, name string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintf(w, "refresher %s: %s\n", name, ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(w, "refresher %s: %s\n", name, oneLine(err.Error()))
+	var ue *usageError
+	var ce *config.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "refresher keeps Threads access tokens alive.")
+	fmt.Fprintln(w, "\nUsage: refresher COMMAND [flags] [args]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n]().summary)
+	}
+	fmt.Fprintln(w, "\nRun `refresher COMMAND -h` for a command's flags and an example.")
+	fmt.Fprintln(w, "Configuration comes from environment variables; see the README.")
+}
+
+func printCommandUsage(w io.Writer, name string, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: refresher %s %s\n\n%s\n", name, c.usage, c.summary)
+	hasFlags := false
+	fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+	if hasFlags {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	if c.example != "" {
+		fmt.Fprintf(w, "\nExample:\n%s\n", c.example)
+	}
+}
+
+// noArgs refuses extra arguments.
+func noArgs(name string, args []string) error {
+	if len(args) > 0 {
+		return usagef("unexpected argument %q; `refresher %s` takes none", args[0], name)
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
+)
+
+// managedLabels mark secrets this tool creates, as Terraform's do.
+var managedLabels = map[string]string{"managed-by": "threads-token-refresher"}
+
+func init() {
+	commands["add"] = func() *command {
+		var tokenFile string
+		var create bool
+		return &command{
+			summary: "store a long-lived token (from standard input) for ACCOUNT",
+			usage:   "[--token-file FILE] [--create] ACCOUNT",
+			example: "  refresher add main < long-lived-token.txt\n  pbpaste | refresher add --create main",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&tokenFile, "token-file", "", "read the long-lived token from `FILE` instead of standard input")
+				fs.BoolVar(&create, "create", false, "create the Secret Manager secret when it does not exist (Terraform normally creates it)")
+			},
+			run: func(ctx context.Context, e *env, args []string) error {
+				account, err := accountArg("add", args)
+				if err != nil {
+					return err
+				}
+				token, err := readSecret(e, tokenFile, "long-lived token", "--token-file")
+				if err != nil {
+					return err
+				}
+				return onboard(ctx, e, account, create, func(ctx context.Context, svc *service.Service) (string, error) {
+					return token, nil
+				})
+			},
+		}
+	}
+}
+
+// accountArg reads the one ACCOUNT argument.
+func accountArg(name string, args []string) (string, error) {
+	switch {
+	case len(args) == 0:
+		return "", usagef("missing ACCOUNT: say which account, e.g. `refresher %s main`", name)
+	case len(args) > 1:
+		return "", usagef("unexpected argument %q after ACCOUNT %q", args[1], args[0])
+	case !config.ValidAccountName(args[0]):
+		return "", usagef("ACCOUNT %q is not a valid name: use letters, digits, '-' and '_'", args[0])
+	}
+	return args[0], nil
+}
+
+// onboardEnv lets onboarding run with only the project (or nothing) set:
+// the account being added is the one the configuration is about.
+func onboardEnv(lookup config.LookupFunc, account string) config.LookupFunc {
+	return func(k string) (string, bool) {
+		v, ok := lookup(k)
+		if k == "THREADS_SECRETS" && v == "" {
+			return account, true
+		}
+		return v, ok
+	}
+}
+
+// onboard gets a long-lived token from obtain, checks it with Threads
+// (/me), and stores it as a new version of the account's secret, with the
+// user's ID and name beside it. The next pass adopts that version.
+func onboard(ctx context.Context, e *env, account string, create bool, obtain func(context.Context, *service.Service) (string, error)) error {
+	sub := *e
+	sub.lookup = onboardEnv(e.lookup, account)
+	svc, _, err := start(ctx, &sub)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+
+	token, err := obtain(ctx, svc)
+	if err != nil {
+		return fmt.Errorf("account %s: %w", account, err)
+	}
+	user, err := svc.Threads.Me(ctx, token)
+	if err != nil {
+		return fmt.Errorf("account %s: checking the token with Threads: %w", account, err)
+	}
+
+	a := svc.Account(account)
+	switch {
+	case svc.Local != nil:
+		if a, err = svc.Local.CreateSecret(ctx, account); err != nil {
+			return fmt.Errorf("account %s: %w", account, err)
+		}
+	default:
+		exists, err := svc.Google.Secrets.SecretExists(ctx, a)
+		if err != nil {
+			return fmt.Errorf("account %s: %w", account, err)
+		}
+		if !exists {
+			if !create {
+				return fmt.Errorf("account %s: secret %s does not exist; create it with terraform apply, or pass --create", account, a.Secret)
+			}
+			if err := svc.Google.Secrets.CreateSecret(ctx, a, managedLabels); err != nil {
+				return fmt.Errorf("account %s: %w", account, err)
+			}
+		}
+	}
+
+	v, err := svc.Secrets().Add(ctx, a, payload.New(token, user.ID, user.Username))
+	if err != nil {
+		return fmt.Errorf("account %s: storing the token: %w", account, err)
+	}
+	fmt.Fprintf(e.stdout, "Stored the token of @%s (Threads user %s) as version %d of %s.\n", user.Username, user.ID, v.Number, a.Secret)
+	if svc.Config.Store == config.StoreGoogle && !listed(e.lookup, account) {
+		fmt.Fprintf(e.stdout, "Note: %s is not in THREADS_SECRETS here; the deployed function refreshes only the secrets it lists.\n", account)
+	}
+	fmt.Fprintln(e.stdout, "The next pass adopts it and keeps it alive; check with `refresher status`.")
+	return nil
+}
+
+// listed reports whether THREADS_SECRETS names account.
+func listed(lookup config.LookupFunc, account string) bool {
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		return false
+	}
+	for _, a := range cfg.Accounts {
+		if a.ID == account {
+			return true
+		}
+	}
+	return false
+}
+
+// errMissingAppSecret is the one line for a missing app secret.
+var errMissingAppSecret = errors.New("no app secret: set THREADS_APP_SECRET or use --app-secret-file")

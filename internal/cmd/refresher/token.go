@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
+)
+
+func init() {
+	commands["token"] = func() *command {
+		return &command{
+			summary: "print ACCOUNT's current token, for scripts (the only command that prints a token)",
+			usage:   "ACCOUNT",
+			example: "  TOKEN=$(refresher token main)\n  curl -s \"https://graph.threads.net/v1.0/me?fields=id,username&access_token=$TOKEN\"",
+			run:     printToken,
+		}
+	}
+}
+
+// printToken prints the token of the newest enabled version: the one
+// consumers reading "latest" get.
+func printToken(ctx context.Context, e *env, args []string) error {
+	account, err := accountArg("token", args)
+	if err != nil {
+		return err
+	}
+	sub := *e
+	sub.lookup = onboardEnv(e.lookup, account)
+	svc, _, err := start(ctx, &sub)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	p, err := currentPayload(ctx, svc, svc.Account(account))
+	if errors.Is(err, refresh.ErrNotFound) {
+		return fmt.Errorf("account %s has no token: add one with `refresher add %s`", account, account)
+	}
+	if err != nil {
+		return fmt.Errorf("account %s: %w", account, err)
+	}
+	_, err = fmt.Fprintln(e.stdout, p.Token())
+	return err
+}
+
+// currentPayload reads the payload of the account's newest enabled version:
+// the one consumers reading "latest" get. No such version is ErrNotFound.
+func currentPayload(ctx context.Context, svc *service.Service, a refresh.Account) (payload.Payload, error) {
+	versions, err := svc.Secrets().Versions(ctx, a)
+	if err != nil {
+		return payload.Payload{}, err
+	}
+	var current refresh.Version
+	for _, v := range versions {
+		if v.State == refresh.VersionEnabled && v.Number > current.Number {
+			current = v
+		}
+	}
+	if current.Number == 0 {
+		return payload.Payload{}, fmt.Errorf("no enabled version of %s: %w", a.Secret, refresh.ErrNotFound)
+	}
+	raw, err := svc.Secrets().Access(ctx, a, current)
+	if err != nil {
+		return payload.Payload{}, err
+	}
+	return payload.Parse(raw)
+}

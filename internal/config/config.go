@@ -1,0 +1,269 @@
+// Package config reads and validates the refresher's settings from the
+// environment, once, at start. Every problem is reported as one sentence that
+// names the variable, so that a misconfigured deployment says exactly what to
+// fix instead of failing later in a pass.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+)
+
+// Store says where tokens and state live.
+type Store string
+
+const (
+	// StoreGoogle keeps tokens in Secret Manager and state in Firestore.
+	StoreGoogle Store = "google"
+	// StoreLocal keeps both in one embedded database file.
+	StoreLocal Store = "local"
+)
+
+// MinRefreshAfter is the youngest a token may be refreshed: Threads refuses
+// to refresh long-lived tokens younger than 24 hours.
+const MinRefreshAfter = 24 * time.Hour
+
+// Defaults, as documented in the README.
+const (
+	DefaultFirestoreDatabase = "(default)"
+	DefaultTokensCollection  = "threads_tokens"
+	DefaultRefreshAfter      = 24 * time.Hour
+	DefaultKeepVersions      = 2
+	DefaultThreadsAPIBaseURL = "https://graph.threads.net"
+	DefaultConcurrency       = 8
+	DefaultThreadsTimeout    = 10 * time.Second
+)
+
+// Config is the validated configuration.
+type Config struct {
+	Store Store
+	// Project is GOOGLE_CLOUD_PROJECT; empty in local mode.
+	Project string
+	// Accounts are the accounts named by THREADS_SECRETS, in order. In
+	// local mode it may be empty (every stored account) and Secret is left
+	// for the local store to fill in.
+	Accounts []refresh.Account
+
+	FirestoreDatabase         string
+	TokensCollection          string
+	RefreshAfter              time.Duration
+	KeepVersions              int
+	ThreadsAPIBaseURL         string
+	SecretManagerEmulatorHost string
+	FirestoreEmulatorHost     string
+	Concurrency               int
+	ThreadsTimeout            time.Duration
+	LogLevel                  slog.Level
+	// PassTimeout bounds a pass started over HTTP (PASS_TIMEOUT); zero
+	// means no bound beyond the caller's.
+	PassTimeout time.Duration
+	// LocalDB is the embedded database file (REFRESHER_DB) in local mode.
+	LocalDB string
+}
+
+// Error is a configuration problem with one variable.
+type Error struct {
+	Variable string
+	Problem  string
+}
+
+func (e *Error) Error() string { return e.Variable + " " + e.Problem }
+
+// LookupFunc reads one environment variable, like os.LookupEnv.
+type LookupFunc func(string) (string, bool)
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (*Config, error) { return Load(os.LookupEnv) }
+
+// secretIDPattern is Secret Manager's rule for secret IDs.
+var secretIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// secretNamePattern is a full secret name.
+var secretNamePattern = regexp.MustCompile(`^projects/([^/]+)/secrets/([A-Za-z0-9_-]{1,255})$`)
+
+// Load reads and validates the configuration through lookup.
+func Load(lookup LookupFunc) (*Config, error) {
+	get := func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+	c := &Config{
+		Project:                   get("GOOGLE_CLOUD_PROJECT"),
+		FirestoreDatabase:         orDefault(get("FIRESTORE_DATABASE"), DefaultFirestoreDatabase),
+		TokensCollection:          orDefault(get("TOKENS_COLLECTION"), DefaultTokensCollection),
+		SecretManagerEmulatorHost: get("SECRET_MANAGER_EMULATOR_HOST"),
+		FirestoreEmulatorHost:     get("FIRESTORE_EMULATOR_HOST"),
+		ThreadsAPIBaseURL:         strings.TrimRight(orDefault(get("THREADS_API_BASE_URL"), DefaultThreadsAPIBaseURL), "/"),
+	}
+
+	switch s := strings.ToLower(get("STORE")); s {
+	case "":
+		c.Store = StoreGoogle
+		if c.Project == "" {
+			c.Store = StoreLocal
+		}
+	case string(StoreGoogle), string(StoreLocal):
+		c.Store = Store(s)
+	default:
+		return nil, &Error{"STORE", fmt.Sprintf("is %q; use google or local", s)}
+	}
+	if c.Store == StoreGoogle && c.Project == "" {
+		return nil, &Error{"GOOGLE_CLOUD_PROJECT", "is not set; it names the project that holds the secrets and Firestore"}
+	}
+
+	var err error
+	if c.Accounts, err = parseAccounts(get("THREADS_SECRETS"), c.Store, c.Project); err != nil {
+		return nil, err
+	}
+	if strings.Contains(c.TokensCollection, "/") {
+		return nil, &Error{"TOKENS_COLLECTION", fmt.Sprintf("is %q; a collection ID cannot contain '/'", c.TokensCollection)}
+	}
+	if c.RefreshAfter, err = duration(get, "REFRESH_AFTER", DefaultRefreshAfter); err != nil {
+		return nil, err
+	}
+	if c.RefreshAfter < MinRefreshAfter {
+		return nil, &Error{"REFRESH_AFTER", fmt.Sprintf("is %s; it must be at least 24h, because Threads refuses to refresh tokens younger than 24 hours", c.RefreshAfter)}
+	}
+	if c.KeepVersions, err = integer(get, "KEEP_VERSIONS", DefaultKeepVersions, 1); err != nil {
+		return nil, err
+	}
+	if c.Concurrency, err = integer(get, "CONCURRENCY", DefaultConcurrency, 1); err != nil {
+		return nil, err
+	}
+	if c.ThreadsTimeout, err = duration(get, "THREADS_TIMEOUT", DefaultThreadsTimeout); err != nil {
+		return nil, err
+	}
+	if c.ThreadsTimeout <= 0 {
+		return nil, &Error{"THREADS_TIMEOUT", fmt.Sprintf("is %s; it must be positive", c.ThreadsTimeout)}
+	}
+	if c.PassTimeout, err = duration(get, "PASS_TIMEOUT", 0); err != nil {
+		return nil, err
+	}
+	if c.PassTimeout < 0 {
+		return nil, &Error{"PASS_TIMEOUT", fmt.Sprintf("is %s; it must not be negative", c.PassTimeout)}
+	}
+	if u, perr := url.Parse(c.ThreadsAPIBaseURL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return nil, &Error{"THREADS_API_BASE_URL", fmt.Sprintf("is %q; it must be an http or https URL such as %s", c.ThreadsAPIBaseURL, DefaultThreadsAPIBaseURL)}
+	}
+	if c.LogLevel, err = logging.ParseLevel(get("LOG_LEVEL")); err != nil {
+		return nil, &Error{"LOG_LEVEL", fmt.Sprintf("is %q; use debug, info, warn or error", get("LOG_LEVEL"))}
+	}
+	if c.Store == StoreLocal {
+		if c.LocalDB = get("REFRESHER_DB"); c.LocalDB == "" {
+			dir, derr := os.UserConfigDir()
+			if derr != nil {
+				return nil, &Error{"REFRESHER_DB", "is not set and there is no user config directory to default to; set it to a file path"}
+			}
+			c.LocalDB = filepath.Join(dir, "threads-token-refresher", "refresher.db")
+		}
+	}
+	return c, nil
+}
+
+// parseAccounts reads THREADS_SECRETS.
+func parseAccounts(v string, store Store, project string) ([]refresh.Account, error) {
+	const name = "THREADS_SECRETS"
+	if v == "" {
+		if store == StoreLocal {
+			return nil, nil
+		}
+		return nil, &Error{name, "is not set; list at least one Secret Manager secret ID, comma-separated"}
+	}
+	var accounts []refresh.Account
+	seen := make(map[string]bool)
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			return nil, &Error{name, fmt.Sprintf("is %q; it has an empty entry", v)}
+		}
+		var a refresh.Account
+		switch m := secretNamePattern.FindStringSubmatch(item); {
+		case m != nil && store == StoreLocal:
+			return nil, &Error{name, fmt.Sprintf("names %q, a Secret Manager secret, but the local store takes account names such as %q", item, m[2])}
+		case m != nil:
+			a = refresh.Account{ID: m[2], Secret: item}
+		case secretIDPattern.MatchString(item):
+			a = refresh.Account{ID: item}
+			if store == StoreGoogle {
+				a.Secret = "projects/" + project + "/secrets/" + item
+			}
+		default:
+			return nil, &Error{name, fmt.Sprintf("has %q, which is neither a secret ID (letters, digits, '-' and '_') nor a name like projects/P/secrets/S", item)}
+		}
+		if seen[a.ID] {
+			return nil, &Error{name, fmt.Sprintf("lists the secret ID %q twice; each account must appear once", a.ID)}
+		}
+		seen[a.ID] = true
+		accounts = append(accounts, a)
+	}
+	return accounts, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func duration(get func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := get(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, &Error{name, fmt.Sprintf("is %q, which is not a Go duration such as 36h or 90m", v)}
+	}
+	return d, nil
+}
+
+func integer(get func(string) string, name string, def, minimum int) (int, error) {
+	v := get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < minimum {
+		return 0, &Error{name, fmt.Sprintf("is %q; it must be a whole number of at least %d", v, minimum)}
+	}
+	return n, nil
+}
+
+// LogValue describes the configuration for a start-up log line. It holds no
+// token or credential, but emulator hosts and paths are kept to what helps a
+// reader, and the account list is summarised.
+func (c *Config) LogValue() slog.Value {
+	ids := make([]string, len(c.Accounts))
+	for i, a := range c.Accounts {
+		ids[i] = a.ID
+	}
+	return slog.GroupValue(
+		slog.String("store", string(c.Store)),
+		slog.String("project", c.Project),
+		slog.Any("accounts", ids),
+		slog.String("firestoreDatabase", c.FirestoreDatabase),
+		slog.String("tokensCollection", c.TokensCollection),
+		slog.Duration("refreshAfter", c.RefreshAfter),
+		slog.Int("keepVersions", c.KeepVersions),
+		slog.String("threadsAPIBaseURL", c.ThreadsAPIBaseURL),
+		slog.Int("concurrency", c.Concurrency),
+		slog.Duration("threadsTimeout", c.ThreadsTimeout),
+		slog.Bool("secretManagerEmulator", c.SecretManagerEmulatorHost != ""),
+		slog.Bool("firestoreEmulator", c.FirestoreEmulatorHost != ""),
+	)
+}
+
+// ValidAccountName reports whether s can name an account: a Secret Manager
+// secret ID (letters, digits, '-' and '_', at most 255).
+func ValidAccountName(s string) bool { return secretIDPattern.MatchString(s) }

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+)
+
+func lookup(env map[string]string) LookupFunc {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main, projects/other/secrets/second"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Store:   StoreGoogle,
+		Project: "p",
+		Accounts: []refresh.Account{
+			{ID: "main", Secret: "projects/p/secrets/main"},
+			{ID: "second", Secret: "projects/other/secrets/second"},
+		},
+		FirestoreDatabase: "(default)",
+		TokensCollection:  "threads_tokens",
+		RefreshAfter:      24 * time.Hour,
+		KeepVersions:      2,
+		ThreadsAPIBaseURL: "https://graph.threads.net",
+		Concurrency:       8,
+		ThreadsTimeout:    10 * time.Second,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Load = %+v\nwant %+v", c, want)
+	}
+}
+
+func TestLoadLocal(t *testing.T) {
+	t.Parallel()
+	c, err := Load(lookup(map[string]string{"REFRESHER_DB": "/tmp/x.db", "THREADS_SECRETS": "main"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store != StoreLocal || c.LocalDB != "/tmp/x.db" || len(c.Accounts) != 1 || c.Accounts[0].ID != "main" {
+		t.Errorf("Load = %+v, want local store on /tmp/x.db with account main", c)
+	}
+	c, err = Load(lookup(map[string]string{"HOME": "/home/u", "GOOGLE_CLOUD_PROJECT": "p", "STORE": "local"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store != StoreLocal || c.LocalDB == "" {
+		t.Errorf("STORE=local: got store %q, db %q", c.Store, c.LocalDB)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main"}
+	tests := []struct {
+		name, variable, value string
+	}{
+		{"missing secrets", "THREADS_SECRETS", ""},
+		{"empty entry", "THREADS_SECRETS", "main,,b"},
+		{"bad id", "THREADS_SECRETS", "main,bad id"},
+		{"duplicate id", "THREADS_SECRETS", "main,projects/p/secrets/main"},
+		{"refresh too soon", "REFRESH_AFTER", "23h"},
+		{"refresh not duration", "REFRESH_AFTER", "tomorrow"},
+		{"keep zero", "KEEP_VERSIONS", "0"},
+		{"keep text", "KEEP_VERSIONS", "two"},
+		{"concurrency", "CONCURRENCY", "-1"},
+		{"timeout", "THREADS_TIMEOUT", "0s"},
+		{"base url", "THREADS_API_BASE_URL", "graph.threads.net"},
+		{"log level", "LOG_LEVEL", "loud"},
+		{"store", "STORE", "s3"},
+		{"collection", "TOKENS_COLLECTION", "a/b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			env[tt.variable] = tt.value
+			_, err := Load(lookup(env))
+			var cerr *Error
+			if !errors.As(err, &cerr) || cerr.Variable != tt.variable {
+				t.Fatalf("Load with %s=%q: error %v, want a config error naming %s", tt.variable, tt.value, err, tt.variable)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, tt.variable+" ") || strings.Count(msg, "\n") > 0 {
+				t.Errorf("error %q should be one sentence starting with %s", msg, tt.variable)
+			}
+		})
+	}
+}
+
+func TestLoadRequiresProjectForGoogleStore(t *testing.T) {
+	t.Parallel()
+	_, err := Load(lookup(map[string]string{"STORE": "google", "THREADS_SECRETS": "main"}))
+	var cerr *Error
+	if !errors.As(err, &cerr) || cerr.Variable != "GOOGLE_CLOUD_PROJECT" {
+		t.Fatalf("error %v, want one naming GOOGLE_CLOUD_PROJECT", err)
+	}
+}
+
+func TestLoadLocalRefusesSecretManagerNames(t *testing.T) {
+	t.Parallel()
+	_, err := Load(lookup(map[string]string{"REFRESHER_DB": "/tmp/x.db", "THREADS_SECRETS": "projects/p/secrets/main"}))
+	var cerr *Error
+	if !errors.As(err, &cerr) || cerr.Variable != "THREADS_SECRETS" {
+		t.Fatalf("error %v, want one naming THREADS_SECRETS", err)
+	}
+}

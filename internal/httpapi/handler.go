@@ -1,0 +1,93 @@
+// Package httpapi is the HTTP surface of the RefreshTokens function: POST
+// runs a refresh pass, GET shows stored state, and the status code tells
+// Cloud Scheduler whether the run failed.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+)
+
+// Engine is what the handler needs of the refresh engine.
+type Engine interface {
+	Pass(ctx context.Context) (refresh.Report, error)
+	Status(ctx context.Context) (refresh.Report, error)
+}
+
+// Handler serves RefreshTokens.
+type Handler struct {
+	Engine Engine
+	Logger *slog.Logger
+	// PassTimeout, when positive, bounds a pass started by POST, so that it
+	// stops starting accounts in time to answer before the platform's
+	// request timeout (Cloud Run does not put a deadline on the request).
+	PassTimeout time.Duration
+}
+
+// allowed is the Allow header of a 405 answer.
+const allowed = "GET, HEAD, POST"
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		ctx := r.Context()
+		if h.PassTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, h.PassTimeout)
+			defer cancel()
+		}
+		rep, err := h.Engine.Pass(ctx)
+		if err != nil {
+			h.fail(w, r, "refresh pass failed", err)
+			return
+		}
+		status := http.StatusOK
+		if !rep.OK() {
+			status = http.StatusInternalServerError
+		}
+		h.logger().Info("refresh pass done", "refreshed", rep.Refreshed, "failed", rep.Failed, "accounts", len(rep.Accounts))
+		WriteJSON(w, status, rep)
+	case http.MethodGet, http.MethodHead:
+		rep, err := h.Engine.Status(r.Context())
+		if err != nil {
+			h.fail(w, r, "reading status failed", err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, rep)
+	default:
+		w.Header().Set("Allow", allowed)
+		WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: r.Method + " is not allowed; use POST to run a pass or GET to read the status"})
+	}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, msg string, err error) {
+	h.logger().ErrorContext(r.Context(), msg, "error", err.Error())
+	WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: err.Error()})
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// ErrorBody is the answer when no report can be given.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+// WriteJSON answers v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,111 @@
+// Package payload reads and writes the secret payload that holds an account's
+// token. Two shapes are accepted, because people store tokens both ways: a
+// JSON object with a string "access_token" (other fields are kept as they
+// are) or the bare token string. A new payload keeps the old one's shape.
+package payload
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalid marks a payload that breaks the shape rules. Its messages never
+// quote the payload, which holds a token.
+var ErrInvalid = errors.New("invalid token payload")
+
+// Payload is a parsed secret payload.
+type Payload struct {
+	token string
+	// fields is the JSON object, or nil for a bare token.
+	fields map[string]json.RawMessage
+}
+
+// Parse checks b against the shape rules: a payload whose first non-blank
+// byte is '{' must be a JSON object with a non-empty string access_token;
+// anything else is a bare token, trimmed, non-empty, without inner whitespace
+// or quotes.
+func Parse(b []byte) (Payload, error) {
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 {
+		return Payload{}, fmt.Errorf("%w: the secret payload is empty", ErrInvalid)
+	}
+	if trimmed[0] == '{' {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &fields); err != nil {
+			// The JSON error can quote bytes of the token: keep only its offset.
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				return Payload{}, fmt.Errorf("%w: the secret payload starts with '{' but is not valid JSON (error at byte %d)", ErrInvalid, syn.Offset)
+			}
+			return Payload{}, fmt.Errorf("%w: the secret payload starts with '{' but is not a JSON object", ErrInvalid)
+		}
+		raw, ok := fields["access_token"]
+		if !ok {
+			return Payload{}, fmt.Errorf("%w: the secret payload is a JSON object without an \"access_token\" field", ErrInvalid)
+		}
+		var token string
+		if err := json.Unmarshal(raw, &token); err != nil {
+			return Payload{}, fmt.Errorf("%w: \"access_token\" in the secret payload is not a string", ErrInvalid)
+		}
+		if strings.TrimSpace(token) == "" {
+			return Payload{}, fmt.Errorf("%w: \"access_token\" in the secret payload is empty", ErrInvalid)
+		}
+		return Payload{token: token, fields: fields}, nil
+	}
+	token := string(trimmed)
+	if strings.ContainsAny(token, " \t\r\n\v\f\"'`") {
+		return Payload{}, fmt.Errorf("%w: the secret payload is neither a JSON object nor a bare token (it has inner whitespace or quotes)", ErrInvalid)
+	}
+	return Payload{token: token}, nil
+}
+
+// Token returns the access token.
+func (p Payload) Token() string { return p.token }
+
+// JSON reports whether the payload is a JSON object.
+func (p Payload) JSON() bool { return p.fields != nil }
+
+// Field returns a string field of a JSON payload, or "".
+func (p Payload) Field(name string) string {
+	var s string
+	if raw, ok := p.fields[name]; ok && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return ""
+}
+
+// Refreshed returns the payload for a refreshed token in p's shape: a JSON
+// object keeps every other field and gets the new access_token, token_type
+// and expires_in; a bare token stays bare.
+func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64) ([]byte, error) {
+	if p.fields == nil {
+		return []byte(accessToken), nil
+	}
+	fields := make(map[string]any, len(p.fields)+3)
+	for k, v := range p.fields {
+		fields[k] = v
+	}
+	fields["access_token"] = accessToken
+	if tokenType != "" {
+		fields["token_type"] = tokenType
+	}
+	fields["expires_in"] = expiresIn
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the refreshed payload: %w", err)
+	}
+	return b, nil
+}
+
+// New returns the payload a newly added token is stored as.
+func New(accessToken, userID, username string) []byte {
+	b, _ := json.Marshal(struct {
+		AccessToken string `json:"access_token"`
+		UserID      string `json:"user_id,omitempty"`
+		Username    string `json:"username,omitempty"`
+	}{accessToken, userID, username})
+	return b
+}

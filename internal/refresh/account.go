@@ -1,0 +1,187 @@
+package refresh
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+)
+
+// account works on one account under its lease: decide, refresh, store,
+// record. It never returns an error: everything ends up in the report, and
+// every failure leaves the previous token current.
+func (e *Engine) account(ctx context.Context, a Account, owner string) AccountReport {
+	ctx, cancel := context.WithTimeout(ctx, accountTimeout)
+	defer cancel()
+	log := e.logger().With("account", a.ID)
+
+	now := e.now()
+	st, err := e.States.Lease(ctx, a, owner, now.Add(e.leaseTTL()))
+	if errors.Is(err, ErrBusy) {
+		return AccountReport{Account: a.ID, Result: ResultBusy}
+	}
+	if err != nil {
+		// Without the lease nothing may be recorded; the next pass retries.
+		return AccountReport{Account: a.ID, Result: ResultFailed, Error: err.Error()}
+	}
+	w := &work{e: e, ctx: ctx, a: a, owner: owner, log: log, st: st}
+	w.st.Secret = a.Secret
+	w.st.LastAttemptAt = now
+	return w.run(now)
+}
+
+// work is one account's progress through a pass.
+type work struct {
+	e     *Engine
+	ctx   context.Context
+	a     Account
+	owner string
+	log   *slog.Logger
+	// st is the state being built; it is written only by commit.
+	st State
+}
+
+func (w *work) run(now time.Time) AccountReport {
+	versions, err := w.e.Secrets.Versions(w.ctx, w.a)
+	if errors.Is(err, ErrNotFound) {
+		return w.fail(ResultFailed, fmt.Sprintf("secret %s does not exist; create it (terraform apply does) or add a token with `refresher add --create %s`", w.a.Secret, w.a.ID))
+	}
+	if err != nil {
+		return w.fail(ResultFailed, fmt.Sprintf("listing the versions of %s: %v", w.a.Secret, err))
+	}
+	newest, ok := newestVersion(versions)
+	if !ok {
+		return w.fail(ResultFailed, fmt.Sprintf("secret %s has no version; add a token with `refresher add %s`", w.a.Secret, w.a.ID))
+	}
+	if newest.State != VersionEnabled {
+		return w.fail(ResultFailed, fmt.Sprintf("the newest version (%d) of %s is %s; enable it or add a new token", newest.Number, w.a.Secret, newest.State))
+	}
+
+	adopted := !w.records(newest)
+	if adopted {
+		// First run, a version added by hand, or a state write lost after a
+		// crash: the newest version is the truth.
+		w.st.Version = newest.Name
+		w.st.RefreshedAt = newest.CreateTime
+		w.st.ExpiresAt = newest.CreateTime.Add(tokenLifetimeEstimate)
+		w.st.Status = StatusOK
+		w.st.LastError = ""
+		w.st.Failures = 0
+	} else if w.st.Status == StatusNeedsReauth {
+		// Threads has refused this token; asking again cannot help until a
+		// person adds a new version.
+		return w.fail(ResultNeedsReauth, w.st.LastError)
+	}
+
+	if now.Sub(w.st.RefreshedAt) < w.e.RefreshAfter {
+		if adopted {
+			return w.commit(ResultRolledForward)
+		}
+		w.release()
+		return reportOf(w.a.ID, ResultFresh, w.st)
+	}
+	return w.refresh(newest, versions)
+}
+
+// records reports whether the state already records version v, comparing
+// secret ID and version number: Secret Manager may name the project by
+// number where the configuration names it by ID.
+func (w *work) records(v Version) bool {
+	if !w.st.Known() {
+		return false
+	}
+	id, ok := SecretID(w.st.Version)
+	n, nok := VersionNumber(w.st.Version)
+	return ok && nok && id == w.a.ID && n == v.Number
+}
+
+// refresh exchanges the due token for a new one and stores it.
+func (w *work) refresh(current Version, versions []Version) AccountReport {
+	raw, err := w.e.Secrets.Access(w.ctx, w.a, current)
+	if err != nil {
+		return w.fail(ResultFailed, fmt.Sprintf("reading version %d of %s: %v", current.Number, w.a.Secret, err))
+	}
+	p, err := payload.Parse(raw)
+	if err != nil {
+		return w.fail(ResultFailed, fmt.Sprintf("version %d of %s: %v", current.Number, w.a.Secret, err))
+	}
+
+	tok, err := w.callThreads(p.Token())
+	if err != nil {
+		if errors.Is(err, threads.ErrNeedsReauth) {
+			return w.fail(ResultNeedsReauth, fmt.Sprintf("%v; log in again and add the new token", err))
+		}
+		return w.fail(ResultFailed, err.Error())
+	}
+	refreshedAt := w.e.now()
+
+	next, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn)
+	if err != nil {
+		return w.fail(ResultFailed, err.Error())
+	}
+	added, err := w.store(next, current)
+	if err != nil {
+		// The new token is lost; the old one is still current and, as far
+		// as anyone knows, still valid until its own expiry.
+		w.log.Error("refreshed token could not be stored; the previous token stays current", "error", err.Error())
+		return w.fail(ResultFailed, fmt.Sprintf("storing the refreshed token in %s: %v", w.a.Secret, err))
+	}
+
+	w.st.Version = added.Name
+	w.st.RefreshedAt = refreshedAt
+	w.st.ExpiresAt = refreshedAt.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	w.st.Status = StatusOK
+	w.st.LastError = ""
+	w.st.Failures = 0
+	rep := w.commit(ResultRefreshed)
+	w.prune(append(versions, added))
+	return rep
+}
+
+// commit records the state and releases the lease in one step.
+func (w *work) commit(result Result) AccountReport {
+	if err := w.e.States.Commit(w.ctx, w.a, w.owner, w.st); err != nil {
+		// The secret is already right; the next pass adopts its newest
+		// version (roll-forward), so only the state is late.
+		w.log.Warn("state not recorded; the next pass repairs it", "error", err.Error())
+		if result != ResultRefreshed {
+			return AccountReport{Account: w.a.ID, Result: ResultFailed, Error: "recording state: " + err.Error()}
+		}
+	}
+	return reportOf(w.a.ID, result, w.st)
+}
+
+// fail records a failed attempt and reports it.
+func (w *work) fail(result Result, msg string) AccountReport {
+	w.st.Status = StatusFailing
+	if result == ResultNeedsReauth {
+		w.st.Status = StatusNeedsReauth
+	}
+	w.st.LastError = msg
+	w.st.Failures++
+	rep := w.commit(result)
+	rep.Result = result
+	rep.Error = msg
+	return rep
+}
+
+// release gives the lease back without writing state.
+func (w *work) release() {
+	if err := w.e.States.Release(w.ctx, w.a, w.owner); err != nil {
+		w.log.Warn("lease not released; it expires by itself", "error", err.Error())
+	}
+}
+
+// newestVersion is the highest-numbered version, whatever its state.
+func newestVersion(vs []Version) (Version, bool) {
+	if len(vs) == 0 {
+		return Version{}, false
+	}
+	return slices.MaxFunc(vs, func(a, b Version) int { return cmp.Compare(a.Number, b.Number) }), true
+}

@@ -1,0 +1,139 @@
+// Package refresh is the refresh engine: it decides, account by account,
+// whether a Threads token is due, refreshes it, stores the new token before
+// anything else, and records the outcome. It talks to its stores only
+// through the SecretStore and StateStore interfaces and never learns which
+// implementation it has.
+package refresh
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+)
+
+// TokenRefresher exchanges a long-lived Threads token for a new one.
+// *threads.Client implements it.
+type TokenRefresher interface {
+	Refresh(ctx context.Context, token string) (threads.Token, error)
+}
+
+// AccountsFunc lists the accounts a pass covers.
+type AccountsFunc func(ctx context.Context) ([]Account, error)
+
+// Fixed lists the same accounts every time.
+func Fixed(accounts []Account) AccountsFunc {
+	return func(context.Context) ([]Account, error) { return accounts, nil }
+}
+
+// Engine runs refresh passes. Its fields are set once and never changed.
+type Engine struct {
+	Secrets  SecretStore
+	States   StateStore
+	Threads  TokenRefresher
+	Accounts AccountsFunc
+	Logger   *slog.Logger
+
+	// RefreshAfter is the age at which a token is due.
+	RefreshAfter time.Duration
+	// KeepVersions is how many of the newest secret versions survive pruning.
+	KeepVersions int
+	// Concurrency bounds the accounts worked on at once.
+	Concurrency int
+	// ThreadsTimeout is the timeout of one Threads request; the pass uses it
+	// to decide when too little time is left to start another account.
+	ThreadsTimeout time.Duration
+
+	// Optional knobs; zero values give the defaults.
+
+	// LeaseTTL is how long a lease holds before another pass may take it.
+	LeaseTTL time.Duration
+	// Now is the clock.
+	Now func() time.Time
+	// RetryBase is the first wait between Threads attempts (then doubled).
+	RetryBase time.Duration
+	// StoreRetryFor bounds how long a refreshed token is retried into the
+	// secret store.
+	StoreRetryFor time.Duration
+}
+
+// Defaults of the optional knobs.
+const (
+	// DefaultLeaseTTL outlasts the longest pass the deployed function
+	// allows (its timeout is at most 30 minutes) and the work on one account
+	// (bounded by accountTimeout).
+	DefaultLeaseTTL = 45 * time.Minute
+	// accountTimeout bounds the work on one account, so that a lease always
+	// outlives the work done under it.
+	accountTimeout = 10 * time.Minute
+	// threadsAttempts is the number of Threads calls, in all, for one
+	// account whose failures are transient.
+	threadsAttempts = 3
+	// tokenLifetimeEstimate is the lifetime assumed for a token adopted from
+	// a secret version whose refresh time is unknown: Threads long-lived
+	// tokens live 60 days.
+	tokenLifetimeEstimate = 60 * 24 * time.Hour
+)
+
+// ErrConfig marks an Engine that cannot run: a field is missing.
+var ErrConfig = errors.New("refresh engine misconfigured")
+
+func (e *Engine) check() error {
+	switch {
+	case e.Secrets == nil, e.States == nil, e.Threads == nil, e.Accounts == nil:
+		return errors.Join(ErrConfig, errors.New("stores, Threads client and accounts are required"))
+	case e.RefreshAfter <= 0, e.KeepVersions < 1, e.Concurrency < 1, e.ThreadsTimeout <= 0:
+		return errors.Join(ErrConfig, errors.New("RefreshAfter, KeepVersions, Concurrency and ThreadsTimeout must be positive"))
+	}
+	return nil
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) leaseTTL() time.Duration {
+	if e.LeaseTTL > 0 {
+		return e.LeaseTTL
+	}
+	return DefaultLeaseTTL
+}
+
+func (e *Engine) retryBase() time.Duration {
+	if e.RetryBase > 0 {
+		return e.RetryBase
+	}
+	return time.Second
+}
+
+func (e *Engine) storeRetryFor() time.Duration {
+	if e.StoreRetryFor > 0 {
+		return e.StoreRetryFor
+	}
+	return 5 * time.Minute
+}
+
+// newOwner names one pass in the leases it takes: host, process and a random
+// part, so that a person reading a stuck lease can tell where it came from.
+func newOwner() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,97 @@
+package refresh
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// skipMargin is added to three Threads timeouts to decide that too little
+// time is left to start another account: an account may take three Threads
+// attempts and a few store calls.
+const skipMargin = 10 * time.Second
+
+// Pass runs one refresh pass over every account and reports each one.
+//
+// It first reads every account's state in one batched read. Accounts that
+// are fresh (status ok and younger than RefreshAfter) cost nothing more: no
+// write, no secret store call, no Threads call. The others are worked on
+// concurrently, at most Concurrency at a time, each under its own lease.
+// The error is non-nil only when the pass could not start (the state could
+// not be read); account failures are in the Report.
+func (e *Engine) Pass(ctx context.Context) (Report, error) {
+	if err := e.check(); err != nil {
+		return Report{}, err
+	}
+	accounts, states, err := e.load(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	now := e.now()
+	rep := Report{Accounts: make([]AccountReport, len(accounts))}
+	owner := newOwner()
+
+	var g errgroup.Group
+	g.SetLimit(e.Concurrency)
+	for i, a := range accounts {
+		st, ok := states[a.ID]
+		if ok && e.fresh(st, now) {
+			rep.Accounts[i] = reportOf(a.ID, ResultFresh, st)
+			continue
+		}
+		g.Go(func() error {
+			if e.tooLate(ctx) {
+				rep.Accounts[i] = reportOf(a.ID, ResultSkipped, st)
+				rep.Accounts[i].Error = "not started: the pass was too close to its deadline"
+				return nil
+			}
+			rep.Accounts[i] = e.account(ctx, a, owner)
+			return nil
+		})
+	}
+	_ = g.Wait() // workers never return errors: each reports into rep
+	rep.count()
+	for _, r := range rep.Accounts {
+		e.logResult(ctx, r)
+	}
+	return rep, nil
+}
+
+// fresh reports whether an account can be left alone without any further
+// call: its stored status is ok and its token is younger than RefreshAfter.
+// Failing and needs_reauth accounts are always looked at, so that a new
+// version added by hand is adopted on the next pass.
+func (e *Engine) fresh(st State, now time.Time) bool {
+	return st.Status == StatusOK && now.Sub(st.RefreshedAt) < e.RefreshAfter
+}
+
+// tooLate reports whether the pass's deadline is too close to start an
+// account, so that the pass answers before its caller gives up on it.
+func (e *Engine) tooLate(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return ctx.Err() != nil
+	}
+	return time.Until(deadline) < 3*e.ThreadsTimeout+skipMargin
+}
+
+// logResult writes the one line per account per pass that alerting reads.
+func (e *Engine) logResult(ctx context.Context, r AccountReport) {
+	level := slog.LevelInfo
+	if r.Result.Failed() {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("account", r.Account),
+		slog.String("result", string(r.Result)),
+	}
+	if r.ExpiresAt != "" {
+		attrs = append(attrs, slog.String("expiresAt", r.ExpiresAt))
+	}
+	if r.Error != "" {
+		attrs = append(attrs, slog.String("error", r.Error))
+	}
+	e.logger().LogAttrs(ctx, level, "account processed", attrs...)
+}

@@ -1,0 +1,88 @@
+package refresh
+
+import "time"
+
+// Result is what happened to one account in a pass, or, in a status view,
+// its stored status.
+type Result string
+
+// Results of a pass.
+const (
+	// ResultRefreshed: a new token was stored.
+	ResultRefreshed Result = "refreshed"
+	// ResultFresh: the token is younger than RefreshAfter; nothing was done.
+	ResultFresh Result = "fresh"
+	// ResultRolledForward: a newer secret version was adopted and is not due.
+	ResultRolledForward Result = "rolled_forward"
+	// ResultBusy: another pass holds the account's lease.
+	ResultBusy Result = "busy"
+	// ResultSkipped: too little time was left in the pass to start it.
+	ResultSkipped Result = "skipped"
+	// ResultFailed: the refresh failed; the previous token is still current.
+	ResultFailed Result = "failed"
+	// ResultNeedsReauth: Threads no longer accepts the token; a person must
+	// log in again and add a new one.
+	ResultNeedsReauth Result = "needs_reauth"
+	// ResultUnknown: (status view) the account has no state yet.
+	ResultUnknown Result = "unknown"
+)
+
+// Failed reports whether r makes a pass fail: Cloud Scheduler should see it.
+func (r Result) Failed() bool { return r == ResultFailed || r == ResultNeedsReauth }
+
+// AccountReport is one account's line in a Report. It never holds a token.
+type AccountReport struct {
+	Account     string `json:"account"`
+	Result      Result `json:"result"`
+	RefreshedAt string `json:"refreshedAt,omitempty"`
+	ExpiresAt   string `json:"expiresAt,omitempty"`
+	Error       string `json:"error,omitempty"`
+
+	// Details kept for people (refresher status); not part of the HTTP answer.
+	Failures      int       `json:"-"`
+	LastAttemptAt time.Time `json:"-"`
+	Version       string    `json:"-"`
+}
+
+// Report is the answer of a pass or a status view.
+type Report struct {
+	Accounts  []AccountReport `json:"accounts"`
+	Refreshed int             `json:"refreshed"`
+	Failed    int             `json:"failed"`
+}
+
+// OK reports whether no account failed or needs re-authorisation.
+func (r Report) OK() bool { return r.Failed == 0 }
+
+func (r *Report) count() {
+	r.Refreshed, r.Failed = 0, 0
+	for _, a := range r.Accounts {
+		switch {
+		case a.Result == ResultRefreshed:
+			r.Refreshed++
+		case a.Result.Failed():
+			r.Failed++
+		}
+	}
+}
+
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// reportOf describes an account from its state.
+func reportOf(id string, result Result, st State) AccountReport {
+	return AccountReport{
+		Account:       id,
+		Result:        result,
+		RefreshedAt:   timestamp(st.RefreshedAt),
+		ExpiresAt:     timestamp(st.ExpiresAt),
+		Error:         st.LastError,
+		Failures:      st.Failures,
+		LastAttemptAt: st.LastAttemptAt,
+		Version:       st.Version,
+	}
+}

@@ -1,0 +1,101 @@
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+)
+
+// callThreads refreshes token, retrying transient failures with exponential
+// backoff: at most threadsAttempts calls in all. Errors that need a person
+// (ErrNeedsReauth) or that a retry cannot fix are returned at once.
+func (w *work) callThreads(token string) (threads.Token, error) {
+	attempt := 0
+	op := func() (threads.Token, error) {
+		attempt++
+		tok, err := w.e.Threads.Refresh(w.ctx, token)
+		if err != nil && !errors.Is(err, threads.ErrTransient) {
+			return tok, backoff.Permanent(err)
+		}
+		if err != nil {
+			w.log.Warn("Threads refresh failed; retrying", "attempt", attempt, "error", err.Error())
+		}
+		return tok, err
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = w.e.retryBase()
+	b.Multiplier = 2
+	return retry(w.ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(threadsAttempts))
+}
+
+// store adds payload as a new secret version. A refreshed token exists only
+// in memory until this succeeds, so transient failures are retried with
+// backoff for up to StoreRetryFor. After an uncertain failure the add may
+// have happened: the newest version is checked first, so that one refresh
+// never makes two versions.
+func (w *work) store(payload []byte, previous Version) (Version, error) {
+	uncertain := false
+	op := func() (Version, error) {
+		if uncertain {
+			if v, ok := w.alreadyAdded(payload, previous); ok {
+				return v, nil
+			}
+		}
+		v, err := w.e.Secrets.Add(w.ctx, w.a, payload)
+		switch {
+		case err == nil:
+			return v, nil
+		case errors.Is(err, ErrUncertain):
+			uncertain = true
+		case errors.Is(err, ErrUnavailable):
+		default:
+			return Version{}, backoff.Permanent(err)
+		}
+		w.log.Warn("storing the refreshed token failed; retrying", "error", err.Error())
+		return Version{}, err
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = w.e.retryBase()
+	b.MaxInterval = 30 * time.Second
+	return retry(w.ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(w.e.storeRetryFor()))
+}
+
+// alreadyAdded looks for a version newer than previous that holds payload.
+func (w *work) alreadyAdded(payload []byte, previous Version) (Version, bool) {
+	versions, err := w.e.Secrets.Versions(w.ctx, w.a)
+	if err != nil {
+		return Version{}, false
+	}
+	newest, ok := newestVersion(versions)
+	if !ok || newest.Number <= previous.Number || newest.State != VersionEnabled {
+		return Version{}, false
+	}
+	got, err := w.e.Secrets.Access(w.ctx, w.a, newest)
+	if err != nil || !bytes.Equal(got, payload) {
+		return Version{}, false
+	}
+	return newest, true
+}
+
+// retry runs backoff.Retry, keeping the operation's last error when the
+// context ends the retries, since that error is the one worth reporting.
+func retry[T any](ctx context.Context, op backoff.Operation[T], opts ...backoff.RetryOption) (T, error) {
+	var last error
+	res, err := backoff.Retry(ctx, func() (T, error) {
+		r, err := op()
+		if err != nil {
+			last = err
+		}
+		return r, err
+	}, opts...)
+	if err != nil && last != nil && ctx.Err() != nil && !errors.Is(err, last) {
+		return res, fmt.Errorf("%w (gave up: %w)", last, err)
+	}
+	return res, err
+}

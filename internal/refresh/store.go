@@ -1,0 +1,156 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Account is one Threads account: one secret holding its token and one state
+// record keyed by the secret's ID.
+type Account struct {
+	// ID is the secret ID ("main"); it names the account in reports, logs and
+	// the state store.
+	ID string
+	// Secret is the store's full name of the secret
+	// ("projects/p/secrets/main" in Secret Manager).
+	Secret string
+}
+
+// VersionState is the state of one secret version.
+type VersionState string
+
+// Version states, as Secret Manager names them.
+const (
+	VersionEnabled   VersionState = "ENABLED"
+	VersionDisabled  VersionState = "DISABLED"
+	VersionDestroyed VersionState = "DESTROYED"
+)
+
+// Version is one version of an account's secret.
+type Version struct {
+	// Name is the full name the store answered with
+	// (".../secrets/main/versions/3").
+	Name string
+	// Number is the version number (3), the only part compared.
+	Number     int64
+	CreateTime time.Time
+	State      VersionState
+}
+
+// SecretStore keeps every account's token as numbered, immutable versions of
+// one secret. Secret Manager and the embedded store implement it.
+type SecretStore interface {
+	// Versions lists every version of the account's secret, in any order and
+	// in any state. It returns an error wrapping ErrNotFound when the secret
+	// does not exist.
+	Versions(ctx context.Context, a Account) ([]Version, error)
+	// Access returns the payload of version v, after checking its checksum.
+	Access(ctx context.Context, a Account, v Version) ([]byte, error)
+	// Add stores payload as a new, enabled version and returns it. Errors
+	// wrap ErrUnavailable when the call certainly did not happen and may be
+	// retried, and ErrUncertain when it may have happened.
+	Add(ctx context.Context, a Account, payload []byte) (Version, error)
+	// Destroy destroys version v. Destroying a destroyed version is not an
+	// error.
+	Destroy(ctx context.Context, a Account, v Version) error
+}
+
+// Status is an account's stored condition.
+type Status string
+
+// Stored statuses. The zero Status means the account has no state yet.
+const (
+	StatusOK          Status = "ok"
+	StatusFailing     Status = "failing"
+	StatusNeedsReauth Status = "needs_reauth"
+)
+
+// State is what the state store records of one account. Lease fields are the
+// store's business and are not part of it.
+type State struct {
+	// Secret is the full name of the account's secret.
+	Secret string
+	// Version is the full name of the secret version holding the current
+	// token, as the secret store returned it.
+	Version       string
+	RefreshedAt   time.Time
+	ExpiresAt     time.Time
+	Status        Status
+	LastError     string
+	Failures      int
+	LastAttemptAt time.Time
+}
+
+// Known reports whether the record holds state, as opposed to nothing or a
+// bare lease.
+func (s State) Known() bool { return s.Status != "" }
+
+// StateStore records each account's state and hands out per-account leases so
+// that one pass at a time works on an account. Firestore and the embedded
+// store implement it.
+type StateStore interface {
+	// Load reads the state of every account in one batched read. Accounts
+	// without state are absent from the map, which is keyed by Account.ID.
+	Load(ctx context.Context, accounts []Account) (map[string]State, error)
+	// Lease gives owner the account's lease until the given time, unless
+	// another owner holds an unexpired one (error wrapping ErrBusy, also
+	// used when contention aborts the attempt). It returns the account's
+	// state as read under the lease.
+	Lease(ctx context.Context, a Account, owner string, until time.Time) (State, error)
+	// Commit writes st and releases the lease, in one atomic step, provided
+	// owner still holds the lease (error wrapping ErrLeaseLost otherwise,
+	// with nothing written).
+	Commit(ctx context.Context, a Account, owner string, st State) error
+	// Release gives the lease up without changing the state. Releasing a
+	// lease that owner does not hold is not an error.
+	Release(ctx context.Context, a Account, owner string) error
+}
+
+// Errors that stores wrap so that the engine can classify them.
+var (
+	// ErrNotFound: the secret (or version) does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrBusy: another pass holds, or is taking, the account's lease.
+	ErrBusy = errors.New("account is leased by another pass")
+	// ErrLeaseLost: the lease expired and was taken by another pass.
+	ErrLeaseLost = errors.New("lease lost to another pass")
+	// ErrUnavailable: a write certainly did not happen; retry it.
+	ErrUnavailable = errors.New("store unavailable")
+	// ErrUncertain: a write may or may not have happened (a deadline passed
+	// while it was in flight); check before retrying it.
+	ErrUncertain = errors.New("store write outcome unknown")
+	// ErrChecksum: a payload did not match its stored checksum.
+	ErrChecksum = errors.New("payload checksum mismatch")
+)
+
+// VersionNumber returns the number at the end of a version name
+// (".../versions/12" gives 12).
+func VersionNumber(name string) (int64, bool) {
+	i := strings.LastIndex(name, "/versions/")
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(name[i+len("/versions/"):], 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// SecretID returns the secret ID inside a secret or version name
+// ("projects/p/secrets/main/versions/3" gives "main").
+func SecretID(name string) (string, bool) {
+	const marker = "secrets/"
+	i := strings.LastIndex(name, marker)
+	if i < 0 || (i > 0 && name[i-1] != '/') {
+		return "", false
+	}
+	id := name[i+len(marker):]
+	if j := strings.IndexByte(id, '/'); j >= 0 {
+		id = id[:j]
+	}
+	return id, id != ""
+}

@@ -1,0 +1,121 @@
+// Package service assembles the refresher from its configuration: it builds
+// the store clients once, the Threads client, and the engine that uses them.
+// The function and every command start from here, so that they cannot drift
+// apart.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/localstore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/statestore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+)
+
+// Service is an assembled refresher.
+type Service struct {
+	Config  *config.Config
+	Engine  *refresh.Engine
+	Threads *threads.Client
+
+	// Exactly one of these is set, after the store in use.
+	Google *GoogleStores
+	Local  *localstore.Store
+
+	close func() error
+}
+
+// GoogleStores are the Secret Manager and Firestore adapters.
+type GoogleStores struct {
+	Secrets *secretstore.Store
+	States  *statestore.Store
+}
+
+// New builds the service. Store clients are built here, once; an error
+// leaves nothing half-built behind.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
+	s := &Service{
+		Config:  cfg,
+		Threads: threads.New(cfg.ThreadsAPIBaseURL, cfg.ThreadsTimeout, nil),
+	}
+	e := &refresh.Engine{
+		Threads:        s.Threads,
+		Logger:         logger,
+		RefreshAfter:   cfg.RefreshAfter,
+		KeepVersions:   cfg.KeepVersions,
+		Concurrency:    cfg.Concurrency,
+		ThreadsTimeout: cfg.ThreadsTimeout,
+	}
+	switch cfg.Store {
+	case config.StoreGoogle:
+		secrets, err := secretstore.New(ctx, secretstore.Options{EmulatorHost: cfg.SecretManagerEmulatorHost})
+		if err != nil {
+			return nil, fmt.Errorf("connecting to Secret Manager: %w", err)
+		}
+		states, err := statestore.New(ctx, cfg.Project, cfg.FirestoreDatabase, cfg.TokensCollection)
+		if err != nil {
+			secrets.Close()
+			return nil, fmt.Errorf("connecting to Firestore database %s: %w", cfg.FirestoreDatabase, err)
+		}
+		s.Google = &GoogleStores{Secrets: secrets, States: states}
+		e.Secrets, e.States = secrets, states
+		e.Accounts = refresh.Fixed(cfg.Accounts)
+		s.close = func() error { return errors.Join(secrets.Close(), states.Close()) }
+	case config.StoreLocal:
+		store, err := localstore.Open(cfg.LocalDB, localstore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("opening the local store (REFRESHER_DB): %w", err)
+		}
+		s.Local = store
+		e.Secrets, e.States = store, store
+		e.Accounts = localAccounts(store, cfg.Accounts)
+		s.close = store.Close
+	default:
+		return nil, fmt.Errorf("unknown store %q", cfg.Store)
+	}
+	s.Engine = e
+	return s, nil
+}
+
+// localAccounts lists the accounts stored locally, or, when THREADS_SECRETS
+// names some, those only.
+func localAccounts(store *localstore.Store, named []refresh.Account) refresh.AccountsFunc {
+	if len(named) > 0 {
+		accounts := make([]refresh.Account, len(named))
+		for i, a := range named {
+			accounts[i] = store.Account(a.ID)
+		}
+		return refresh.Fixed(accounts)
+	}
+	return store.Accounts
+}
+
+// Account returns the account named id in the store in use.
+func (s *Service) Account(id string) refresh.Account {
+	if s.Local != nil {
+		return s.Local.Account(id)
+	}
+	for _, a := range s.Config.Accounts {
+		if a.ID == id {
+			return a
+		}
+	}
+	return refresh.Account{ID: id, Secret: "projects/" + s.Config.Project + "/secrets/" + id}
+}
+
+// Secrets is the secret store in use.
+func (s *Service) Secrets() refresh.SecretStore { return s.Engine.Secrets }
+
+// Close releases the store clients.
+func (s *Service) Close() error {
+	if s.close == nil {
+		return nil
+	}
+	return s.close()
+}

@@ -1,0 +1,16 @@
+//go:build !unix
+
+package firestoreemu
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+// killGroup can only kill the emulator itself here: there are no process
+// groups to signal.
+func killGroup(cmd *exec.Cmd, _ syscall.Signal) {
+	_ = cmd.Process.Kill()
+}

@@ -1,0 +1,98 @@
+# The function's source archive lives in a private bucket of its own.
+resource "google_storage_bucket" "source" {
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name}-src"
+  location                    = var.region
+  labels                      = local.labels
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  # The bucket only ever holds build input that Terraform uploaded.
+  force_destroy = true
+
+  lifecycle {
+    precondition {
+      condition     = length("${var.project_id}-${var.name}-src") <= 63
+      error_message = "The source bucket's name \"${var.project_id}-${var.name}-src\" is longer than 63 characters: choose a shorter name."
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+# Named after the archive's MD5: a new name replaces the object and makes the
+# function rebuild; the same code gives the same name and changes nothing.
+resource "google_storage_bucket_object" "source" {
+  bucket       = google_storage_bucket.source.name
+  name         = local.source_object
+  source       = var.function_zip
+  content_type = "application/zip"
+}
+
+# The function's images, in a repository of its own so that the build account
+# can write here and nowhere else.
+resource "google_artifact_registry_repository" "images" {
+  project       = var.project_id
+  location      = var.region
+  repository_id = var.name
+  format        = "DOCKER"
+  description   = "Images of the ${var.name} function, built by Cloud Functions."
+  labels        = local.labels
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_cloudfunctions2_function" "refresher" {
+  project     = var.project_id
+  location    = var.region
+  name        = var.name
+  description = "Keeps Threads access tokens alive: refreshes each stale token and stores it as a new secret version."
+  labels      = local.labels
+
+  build_config {
+    runtime           = "go126"
+    entry_point       = "RefreshTokens"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.images.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    # Internal only: Cloud Scheduler in the same project still reaches the
+    # run.app URL; the internet does not.
+    ingress_settings = "ALLOW_INTERNAL_ONLY"
+    # One instance at most: passes never run side by side on purpose (the
+    # per-account lease covers the rare overlap, e.g. a retry).
+    min_instance_count             = 0
+    max_instance_count             = 1
+    available_memory               = var.memory
+    timeout_seconds                = var.timeout_seconds
+    service_account_email          = google_service_account.runtime.email
+    all_traffic_on_latest_revision = true
+
+    environment_variables = {
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      THREADS_SECRETS      = join(",", [for a in sort(keys(local.secret_ids)) : google_secret_manager_secret.account[a].secret_id])
+      FIRESTORE_DATABASE   = google_firestore_database.state.name
+      TOKENS_COLLECTION    = var.tokens_collection
+      REFRESH_AFTER        = var.refresh_after
+      KEEP_VERSIONS        = tostring(var.keep_versions)
+      LOG_LEVEL            = var.log_level
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    # The build must be able to run, and the first pass to read its
+    # secrets and state, as soon as the function exists.
+    google_project_iam_member.grants,
+    google_artifact_registry_repository_iam_member.build_writer,
+    google_storage_bucket_iam_member.build_source_reader,
+    google_secret_manager_secret_iam_member.runtime,
+  ]
+}

@@ -1,0 +1,56 @@
+output "function_uri" {
+  description = "URL of the function (internal ingress: reachable only from Cloud Scheduler and VPC networks of the project, and only with an allowed OIDC token)."
+  value       = google_cloudfunctions2_function.refresher.service_config[0].uri
+}
+
+output "function_name" {
+  description = "Name of the function and of its Cloud Run service."
+  value       = google_cloudfunctions2_function.refresher.name
+}
+
+output "source_object" {
+  description = "Name of the uploaded source archive; it changes exactly when the code does."
+  value       = google_storage_bucket_object.source.name
+}
+
+output "scheduler_job_name" {
+  description = "Name of the Cloud Scheduler job that starts a pass."
+  value       = google_cloud_scheduler_job.refresh.name
+}
+
+output "scheduler_run_command" {
+  description = "Starts a pass now, without waiting for the schedule."
+  value       = "gcloud scheduler jobs run ${google_cloud_scheduler_job.refresh.name} --location=${var.region} --project=${var.project_id}"
+}
+
+output "logs_command" {
+  description = "Shows the function's per-account log lines of the last day."
+  value       = "gcloud logging read 'resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.service_name}\" AND jsonPayload.message=\"account processed\"' --freshness=1d --project=${var.project_id}"
+}
+
+output "secret_ids" {
+  description = "Secret ID of each account's token secret, by account name."
+  value       = { for a, s in google_secret_manager_secret.account : a => s.secret_id }
+}
+
+output "firestore_database" {
+  description = "ID of the Firestore database holding the accounts' state."
+  value       = google_firestore_database.state.name
+}
+
+output "service_account_emails" {
+  description = "The function's runtime account, the scheduler's invoker account and the build account."
+  value = {
+    runtime   = google_service_account.runtime.email
+    scheduler = google_service_account.scheduler.email
+    build     = google_service_account.build.email
+  }
+}
+
+output "first_token_commands" {
+  description = "For each account, the command that adds its first token to its secret: replace PASTE_TOKEN_HERE with the long-lived token. The token is piped to gcloud, never passed as an argument, and never reaches Terraform. `refresher add ACCOUNT` does the same reading the token on stdin."
+  value = {
+    for a, s in google_secret_manager_secret.account : a =>
+    "printf '%s' '{\"access_token\":\"PASTE_TOKEN_HERE\"}' | gcloud secrets versions add ${s.secret_id} --data-file=- --project=${var.project_id}"
+  }
+}
