@@ -77,12 +77,15 @@ resource "google_cloudfunctions2_function" "refresher" {
 
     environment_variables = {
       GOOGLE_CLOUD_PROJECT = var.project_id
-      THREADS_SECRETS      = join(",", [for a in sort(keys(local.secret_ids)) : google_secret_manager_secret.account[a].secret_id])
+      THREADS_SECRETS      = local.threads_secrets
       FIRESTORE_DATABASE   = google_firestore_database.state.name
       TOKENS_COLLECTION    = var.tokens_collection
       REFRESH_AFTER        = var.refresh_after
       KEEP_VERSIONS        = tostring(var.keep_versions)
       LOG_LEVEL            = var.log_level
+      # Cloud Run puts no deadline on the request: the pass bounds itself a
+      # little inside the function's timeout, so that it answers in time.
+      PASS_TIMEOUT = "${var.timeout_seconds - 30}s"
     }
   }
 

@@ -6,6 +6,9 @@ locals {
   # One secret per account, keyed by the account's name.
   secret_ids = { for a in var.accounts : a => "${var.secret_prefix}${a}" }
 
+  # THREADS_SECRETS: exactly the managed secrets, in a stable order.
+  threads_secrets = join(",", [for a in sort(keys(local.secret_ids)) : google_secret_manager_secret.account[a].secret_id])
+
   # The Cloud Run service behind a 2nd gen function has the function's name;
   # the service's logs carry it as resource.labels.service_name.
   service_name = var.name

@@ -54,3 +54,13 @@ output "first_token_commands" {
     "printf '%s' '{\"access_token\":\"PASTE_TOKEN_HERE\"}' | gcloud secrets versions add ${s.secret_id} --data-file=- --project=${var.project_id}"
   }
 }
+
+output "refresher_env" {
+  description = "Environment that points the refresher command-line tool at this deployment, e.g. `env $(terraform output -raw refresher_env) go run ./internal/cmd/refresher status`."
+  value = join(" ", [
+    "GOOGLE_CLOUD_PROJECT=${var.project_id}",
+    "THREADS_SECRETS=${local.threads_secrets}",
+    "FIRESTORE_DATABASE=${google_firestore_database.state.name}",
+    "TOKENS_COLLECTION=${var.tokens_collection}",
+  ])
+}

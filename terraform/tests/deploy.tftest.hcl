@@ -232,6 +232,7 @@ run "function_runtime_and_environment" {
       REFRESH_AFTER        = "24h"
       KEEP_VERSIONS        = "2"
       LOG_LEVEL            = "info"
+      PASS_TIMEOUT         = "510s"
     }
     error_message = "The function's environment must come from the variables."
   }
@@ -316,4 +317,25 @@ run "alert_without_recipient_is_refused" {
   }
 
   expect_failures = [google_monitoring_alert_policy.account_failures]
+}
+
+run "outputs_tell_how_to_add_a_token" {
+  command = plan
+
+  assert {
+    condition     = output.first_token_commands["main"] == "printf '%s' '{\"access_token\":\"PASTE_TOKEN_HERE\"}' | gcloud secrets versions add threads-token-main --data-file=- --project=test-project"
+    error_message = "first_token_commands must pipe the token into the account's secret, never pass it as an argument."
+  }
+  assert {
+    condition     = output.secret_ids == { brand = "threads-token-brand", main = "threads-token-main" }
+    error_message = "secret_ids must map each account to its secret ID."
+  }
+  assert {
+    condition     = output.service_account_emails.scheduler == "ttr-scheduler@test-project.iam.gserviceaccount.com" && output.service_account_emails.runtime == "ttr-runtime@test-project.iam.gserviceaccount.com"
+    error_message = "service_account_emails must name the deployment's accounts."
+  }
+  assert {
+    condition     = output.refresher_env == "GOOGLE_CLOUD_PROJECT=test-project THREADS_SECRETS=threads-token-brand,threads-token-main FIRESTORE_DATABASE=threads-token-refresher TOKENS_COLLECTION=threads_tokens"
+    error_message = "refresher_env must point the command-line tool at this deployment."
+  }
 }

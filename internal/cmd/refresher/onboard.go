@@ -8,6 +8,7 @@ import (
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 )
 
@@ -49,7 +50,8 @@ func accountArg(name string, args []string) (string, error) {
 	case len(args) == 0:
 		return "", usagef("missing ACCOUNT: say which account, e.g. `refresher %s main`", name)
 	case len(args) > 1:
-		return "", usagef("unexpected argument %q after ACCOUNT %q", args[1], args[0])
+		// Not echoed: an extra argument is most likely a pasted token.
+		return "", usagef("unexpected argument after ACCOUNT %q; tokens and secrets are read from standard input or a file, never from arguments", args[0])
 	case !config.ValidAccountName(args[0]):
 		return "", usagef("ACCOUNT %q is not a valid name: use letters, digits, '-' and '_'", args[0])
 	}
@@ -80,6 +82,21 @@ func onboard(ctx context.Context, e *env, account string, create bool, obtain fu
 	}
 	defer svc.Close()
 
+	// The secret is looked up before the token is obtained: a login must
+	// not send a person through the browser only to fail here afterwards.
+	a := svc.Account(account)
+	createGoogle := false
+	if svc.Google != nil {
+		exists, err := svc.Google.Secrets.SecretExists(ctx, a)
+		if err != nil {
+			return fmt.Errorf("account %s: %w", account, err)
+		}
+		if !exists && !create {
+			return fmt.Errorf("account %s: secret %s does not exist; create it with terraform apply, or pass --create", account, a.Secret)
+		}
+		createGoogle = !exists
+	}
+
 	token, err := obtain(ctx, svc)
 	if err != nil {
 		return fmt.Errorf("account %s: %w", account, err)
@@ -89,24 +106,15 @@ func onboard(ctx context.Context, e *env, account string, create bool, obtain fu
 		return fmt.Errorf("account %s: checking the token with Threads: %w", account, err)
 	}
 
-	a := svc.Account(account)
+	// Nothing is created until Threads has accepted the token.
 	switch {
 	case svc.Local != nil:
 		if a, err = svc.Local.CreateSecret(ctx, account); err != nil {
 			return fmt.Errorf("account %s: %w", account, err)
 		}
-	default:
-		exists, err := svc.Google.Secrets.SecretExists(ctx, a)
-		if err != nil {
+	case createGoogle:
+		if err := svc.Google.Secrets.CreateSecret(ctx, a, managedLabels); err != nil && !errors.Is(err, secretstore.ErrExists) {
 			return fmt.Errorf("account %s: %w", account, err)
-		}
-		if !exists {
-			if !create {
-				return fmt.Errorf("account %s: secret %s does not exist; create it with terraform apply, or pass --create", account, a.Secret)
-			}
-			if err := svc.Google.Secrets.CreateSecret(ctx, a, managedLabels); err != nil {
-				return fmt.Errorf("account %s: %w", account, err)
-			}
 		}
 	}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
@@ -58,9 +59,17 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	l.Close()
-	logger.Info("serving RefreshTokens on http://"+addr+"/ (POST runs a pass, GET shows the status)", "address", addr, "store", string(cfg.Store))
 	errc := make(chan error, 1)
 	go func() { errc <- funcframework.StartHostPort("127.0.0.1", port) }()
+	// The framework listens on its own; say where only once it answers, so
+	// that whoever waits for the line can use the address at once.
+	if err := waitListening(ctx, addr, errc); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return err
+	}
+	logger.Info("serving RefreshTokens on http://"+addr+"/ (POST runs a pass, GET shows the status)", "address", addr, "store", string(cfg.Store))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", addr, err)
@@ -84,4 +93,27 @@ func hintWhenEmpty(ctx context.Context, e *env) error {
 		logger.Warn(noAccountsHint)
 	}
 	return nil
+}
+
+// waitListening waits until addr accepts connections, the server fails
+// (errc), or ctx ends.
+func waitListening(ctx context.Context, addr string, errc <-chan error) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("serving on %s: not listening after 10s: %w", addr, err)
+		}
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serving on %s: %w", addr, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -64,7 +64,7 @@ func status(ctx context.Context, e *env, args []string, asJSON bool) error {
 		return nil
 	}
 	users := usernames(ctx, svc, rep.Accounts)
-	printTable(e.stdout, rep, users, time.Now(), colourful(e.stdout))
+	printTable(e.stdout, rep, users, time.Now(), colourful(e))
 	return nil
 }
 
@@ -106,10 +106,11 @@ func printTable(w io.Writer, rep refresh.Report, users []string, now time.Time, 
 	tw.Flush()
 }
 
-// colourful reports whether w is a terminal that wants colour.
-func colourful(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" {
+// colourful reports whether standard output is a terminal that wants
+// colour (no NO_COLOR).
+func colourful(e *env) bool {
+	f, ok := e.stdout.(*os.File)
+	if noColour, _ := e.lookup("NO_COLOR"); !ok || noColour != "" {
 		return false
 	}
 	return term.IsTerminal(int(f.Fd()))
