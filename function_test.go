@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/smfake"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
@@ -43,8 +43,7 @@ type harness struct {
 	env     map[string]string
 	fs      *firestore.Client
 
-	mu     sync.Mutex
-	output bytes.Buffer // every log line and HTTP answer, searched for tokens
+	output syncbuf.Buffer // every log line and HTTP answer, searched for tokens
 }
 
 func newHarness(t *testing.T, accounts []string, env map[string]string) *harness {
@@ -92,19 +91,8 @@ func (h *harness) secret(account string) string {
 func (h *harness) function() *function {
 	return &function{
 		lookup: func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
-		logs:   lockedWriter{&h.mu, &h.output},
+		logs:   &h.output,
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // seedToken issues a long-lived token of the given age in Threads and
@@ -123,9 +111,7 @@ func (h *harness) call(f http.Handler, method string) (int, refresh.Report, stri
 	rec := httptest.NewRecorder()
 	f.ServeHTTP(rec, httptest.NewRequest(method, "/", strings.NewReader("{}")))
 	body := rec.Body.String()
-	h.mu.Lock()
-	h.output.WriteString(body)
-	h.mu.Unlock()
+	h.output.Write([]byte(body))
 	var rep refresh.Report
 	if rec.Code != http.StatusMethodNotAllowed && strings.Contains(body, `"accounts"`) {
 		if err := json.Unmarshal([]byte(body), &rep); err != nil {
@@ -172,9 +158,7 @@ func (h *harness) newestPayload(account string) map[string]any {
 }
 
 func (h *harness) assertNoTokenInOutput() {
-	h.mu.Lock()
 	out := h.output.String()
-	h.mu.Unlock()
 	if out == "" {
 		h.t.Error("no output was captured; the token search would prove nothing")
 	}
@@ -676,9 +660,7 @@ func TestLogLinesPerAccount(t *testing.T) {
 	h.th.Revoke(dead)
 	h.post(h.function())
 
-	h.mu.Lock()
 	out := h.output.String()
-	h.mu.Unlock()
 	lines := map[string]map[string]any{}
 	for _, line := range strings.Split(out, "\n") {
 		var m map[string]any

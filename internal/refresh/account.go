@@ -144,9 +144,19 @@ func (w *work) refresh(current Version, versions []Version) AccountReport {
 	return rep
 }
 
+// finishing returns a context for the writes that end an account's work:
+// recording the outcome and giving the lease back. They must happen even
+// when the pass is cancelled (Ctrl-C, a caller gone), or the account stays
+// leased, and wrongly recorded, until the lease expires.
+func (w *work) finishing() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(w.ctx), finishTimeout)
+}
+
 // commit records the state and releases the lease in one step.
 func (w *work) commit(result Result) AccountReport {
-	if err := w.e.States.Commit(w.ctx, w.a, w.owner, w.st); err != nil {
+	ctx, cancel := w.finishing()
+	defer cancel()
+	if err := w.e.States.Commit(ctx, w.a, w.owner, w.st); err != nil {
 		// The secret is already right; the next pass adopts its newest
 		// version (roll-forward), so only the state is late.
 		w.log.Warn("state not recorded; the next pass repairs it", "error", err.Error())
@@ -173,7 +183,9 @@ func (w *work) fail(result Result, msg string) AccountReport {
 
 // release gives the lease back without writing state.
 func (w *work) release() {
-	if err := w.e.States.Release(w.ctx, w.a, w.owner); err != nil {
+	ctx, cancel := w.finishing()
+	defer cancel()
+	if err := w.e.States.Release(ctx, w.a, w.owner); err != nil {
 		w.log.Warn("lease not released; it expires by itself", "error", err.Error())
 	}
 }

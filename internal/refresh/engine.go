@@ -72,6 +72,12 @@ const (
 	// accountTimeout bounds the work on one account, so that a lease always
 	// outlives the work done under it.
 	accountTimeout = 10 * time.Minute
+	// finishTimeout bounds the writes that end an account's work, which
+	// run even after the pass is cancelled.
+	finishTimeout = 30 * time.Second
+	// loadTimeout bounds the batched state read, so that an unreachable
+	// state store fails the pass instead of hanging it.
+	loadTimeout = 2 * time.Minute
 	// threadsAttempts is the number of Threads calls, in all, for one
 	// account whose failures are transient.
 	threadsAttempts = 3

@@ -27,8 +27,12 @@ const (
 	ResultUnknown Result = "unknown"
 )
 
-// Failed reports whether r makes a pass fail: Cloud Scheduler should see it.
-func (r Result) Failed() bool { return r == ResultFailed || r == ResultNeedsReauth }
+// Failed reports whether r makes a pass fail: Cloud Scheduler should see
+// it. In a status view, where results are stored statuses, "failing" and
+// "needs_reauth" count.
+func (r Result) Failed() bool {
+	return r == ResultFailed || r == ResultNeedsReauth || r == Result(StatusFailing)
+}
 
 // AccountReport is one account's line in a Report. It never holds a token.
 type AccountReport struct {

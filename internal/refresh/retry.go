@@ -40,14 +40,17 @@ func (w *work) callThreads(token string) (threads.Token, error) {
 // have happened: the newest version is checked first, so that one refresh
 // never makes two versions.
 func (w *work) store(payload []byte, previous Version) (Version, error) {
+	// The token exists nowhere else: a cancelled pass must not drop it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), w.e.storeRetryFor())
+	defer cancel()
 	uncertain := false
 	op := func() (Version, error) {
 		if uncertain {
-			if v, ok := w.alreadyAdded(payload, previous); ok {
+			if v, ok := w.alreadyAdded(ctx, payload, previous); ok {
 				return v, nil
 			}
 		}
-		v, err := w.e.Secrets.Add(w.ctx, w.a, payload)
+		v, err := w.e.Secrets.Add(ctx, w.a, payload)
 		switch {
 		case err == nil:
 			return v, nil
@@ -63,12 +66,12 @@ func (w *work) store(payload []byte, previous Version) (Version, error) {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = w.e.retryBase()
 	b.MaxInterval = 30 * time.Second
-	return retry(w.ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(w.e.storeRetryFor()))
+	return retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(w.e.storeRetryFor()))
 }
 
 // alreadyAdded looks for a version newer than previous that holds payload.
-func (w *work) alreadyAdded(payload []byte, previous Version) (Version, bool) {
-	versions, err := w.e.Secrets.Versions(w.ctx, w.a)
+func (w *work) alreadyAdded(ctx context.Context, payload []byte, previous Version) (Version, bool) {
+	versions, err := w.e.Secrets.Versions(ctx, w.a)
 	if err != nil {
 		return Version{}, false
 	}
@@ -76,7 +79,7 @@ func (w *work) alreadyAdded(payload []byte, previous Version) (Version, bool) {
 	if !ok || newest.Number <= previous.Number || newest.State != VersionEnabled {
 		return Version{}, false
 	}
-	got, err := w.e.Secrets.Access(w.ctx, w.a, newest)
+	got, err := w.e.Secrets.Access(ctx, w.a, newest)
 	if err != nil || !bytes.Equal(got, payload) {
 		return Version{}, false
 	}

@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -9,6 +10,9 @@ import (
 // without touching the secret store or Threads. An account without state
 // has result "unknown"; the others have their stored status as result.
 func (e *Engine) Status(ctx context.Context) (Report, error) {
+	if e.States == nil || e.Accounts == nil {
+		return Report{}, errors.Join(ErrConfig, errors.New("a state store and accounts are required"))
+	}
 	accounts, states, err := e.load(ctx)
 	if err != nil {
 		return Report{}, err
@@ -35,6 +39,8 @@ func (e *Engine) load(ctx context.Context) ([]Account, map[string]State, error) 
 	if len(accounts) == 0 {
 		return nil, nil, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
 	states, err := e.States.Load(ctx, accounts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading account state: %w", err)

@@ -143,7 +143,7 @@ func (s *Store) Load(ctx context.Context, accounts []refresh.Account) (map[strin
 	}
 	snaps, err := s.client.GetAll(ctx, refs)
 	if err != nil {
-		return nil, fmt.Errorf("loading state of %d accounts: %w", len(accounts), err)
+		return nil, fmt.Errorf("loading state of %d accounts from Firestore: %w", len(accounts), err)
 	}
 	for i, snap := range snaps {
 		rec, err := decode(snap)

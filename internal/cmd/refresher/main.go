@@ -78,11 +78,13 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func realMain(ctx context.Context, args []string, e *env) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		printUsage(e.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		// Asked for: on standard output, like a command's -h.
+		printUsage(e.stdout)
 		return exitOK
 	}
 	name := args[0]

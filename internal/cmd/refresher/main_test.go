@@ -9,7 +9,6 @@ package main
 // the real Google clients, with a Threads fake for the Graph API.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +19,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +27,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/smfake"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
@@ -95,14 +94,15 @@ type world struct {
 	th   *threadsfake.Server
 	env  map[string]string
 
-	db      string          // local: the database file
-	sm      *smfake.Server  // google
-	project string          // google
+	db      string         // local: the database file
+	sm      *smfake.Server // google
+	project string         // google
 
 	mu      sync.Mutex
 	outputs []captured
 	secrets []string // secrets besides the fake's live tokens and app secret
 	users   int
+	printed int // bytes printed that are not in outputs
 }
 
 // captured is what one invocation printed where no secret may appear.
@@ -168,7 +168,7 @@ func (w *world) checkNoSecrets() {
 	}
 	secrets := append(w.th.Tokens(), w.th.AppSecret())
 	secrets = append(secrets, w.secrets...)
-	total := 0
+	total := w.printed
 	for _, o := range w.outputs {
 		total += len(o.text)
 		for _, s := range secrets {
@@ -223,8 +223,13 @@ func (w *world) runCall(c call, args ...string) result {
 	r := execute(w.t, c, vars, args...)
 	what := "refresher " + strings.Join(args, " ")
 	if len(args) > 0 && args[0] == "token" {
-		// The one place a token may appear: checked by the token tests.
-		w.record(what+" (stderr)", r.stderr)
+		// The one place a token may appear, alone on its line: anything
+		// after that line is searched like the rest.
+		_, rest, _ := strings.Cut(r.stdout, "\n")
+		w.record(what, rest+r.stderr)
+		w.mu.Lock()
+		w.printed += len(r.stdout)
+		w.mu.Unlock()
 	} else {
 		w.record(what, r.stdout+r.stderr)
 	}
@@ -256,7 +261,7 @@ func execute(t *testing.T, c call, vars map[string]string, args ...string) resul
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	var outw io.Writer = &stdout
 	if c.stdout != nil {
 		outw = c.stdout
@@ -275,24 +280,6 @@ func execute(t *testing.T, c call, vars map[string]string, args ...string) resul
 		t.Fatalf("refresher %s did not end within a minute", strings.Join(args, " "))
 	}
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // user is a Threads user the fake knows.
@@ -346,6 +333,14 @@ func (w *world) createSecret(account string) {
 		}
 	case google:
 		w.sm.CreateSecret(w.secretName(account))
+	}
+}
+
+// terraform creates the account's secret in Google mode, as the Terraform
+// module does; the local store needs nothing beforehand.
+func (w *world) terraform(account string) {
+	if w.kind == google {
+		w.createSecret(account)
 	}
 }
 
@@ -453,9 +448,9 @@ func (w *world) newestToken(account string) string {
 	return tok
 }
 
-// report is the pass and status JSON as the issue specifies it; decoding
+// passJSON is the pass and status JSON as the issue specifies it; decoding
 // refuses any other field.
-type report struct {
+type passJSON struct {
 	Accounts []struct {
 		Account     string `json:"account"`
 		Result      string `json:"result"`
@@ -468,11 +463,11 @@ type report struct {
 }
 
 // parseReport decodes s, which must be one JSON report and nothing else.
-func parseReport(t *testing.T, s string) report {
+func parseReport(t *testing.T, s string) passJSON {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
-	var r report
+	var r passJSON
 	if err := dec.Decode(&r); err != nil {
 		t.Fatalf("not a JSON report: %v\n%s", err, s)
 	}
@@ -493,7 +488,7 @@ func parseReport(t *testing.T, s string) report {
 }
 
 // resultOf returns the account's result in r, failing when it is missing.
-func resultOf(t *testing.T, r report, account string) string {
+func resultOf(t *testing.T, r passJSON, account string) string {
 	t.Helper()
 	for _, a := range r.Accounts {
 		if a.Account == account {
@@ -504,7 +499,7 @@ func resultOf(t *testing.T, r report, account string) string {
 	return ""
 }
 
-func errorOf(r report, account string) string {
+func errorOf(r passJSON, account string) string {
 	for _, a := range r.Accounts {
 		if a.Account == account {
 			return a.Error
@@ -513,8 +508,8 @@ func errorOf(r report, account string) string {
 	return ""
 }
 
-// oneLine checks that s is exactly one non-empty line and returns it.
-func oneLine(t *testing.T, what, s string) string {
+// wantOneLine checks that s is exactly one non-empty line and returns it.
+func wantOneLine(t *testing.T, what, s string) string {
 	t.Helper()
 	line := strings.TrimSuffix(s, "\n")
 	if line == "" || strings.Contains(line, "\n") || !strings.HasSuffix(s, "\n") {
@@ -529,14 +524,14 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-// jsonLogs checks that every line of s is a structured log line and returns
-// them.
+// jsonLogs checks that every line of s but the command's own (which starts
+// with "refresher ") is a structured log line, and returns them.
 func jsonLogs(t *testing.T, s string) []map[string]any {
 	t.Helper()
 	var logs []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
-		if line == "" {
-			continue
+		if line == "" || strings.HasPrefix(line, "refresher ") {
+			continue // the command's own line for people
 		}
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
@@ -550,5 +545,3 @@ func jsonLogs(t *testing.T, s string) []map[string]any {
 	}
 	return logs
 }
-
-var portSeq atomic.Int64

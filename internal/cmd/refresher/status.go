@@ -35,12 +35,19 @@ func init() {
 	}
 }
 
+// statusTimeout bounds reading the state for status.
+const statusTimeout = 20 * time.Second
+
 // status prints the stored state. It exits 0 unless the state cannot be
 // read: an account's failure is news to print, not a failure of the command.
 func status(ctx context.Context, e *env, args []string, asJSON bool) error {
 	if err := noArgs("status", args); err != nil {
 		return err
 	}
+	// The store clients retry an unreachable server for as long as they are
+	// let: a status that cannot be read must end, with an error.
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
 	svc, _, err := start(ctx, e)
 	if err != nil {
 		return err

@@ -20,7 +20,6 @@
 package firestoreemu
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +37,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 )
 
 // EnvHost is the variable the Firestore client libraries read to find an
@@ -257,7 +258,7 @@ func sdkRoots() []string {
 type emulator struct {
 	host   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{} // closed once cmd.Wait returned
 	once   sync.Once
 }
@@ -288,7 +289,7 @@ func startOnce(java, jar string) (e *emulator, exitedEarly bool, err error) {
 	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(java, "-cp", jar, mainClass, "start",
 		"--host=127.0.0.1", "--port="+strconv.Itoa(port))
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -346,23 +347,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects the emulator's output, written by exec's copying
-// goroutines and read on failure.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

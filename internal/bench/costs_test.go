@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"maps"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestPassCosts runs each benchmark's core once with a few accounts and
+// asserts the counts the README's targets promise, and that the counting
+// itself sees every call.
+func TestPassCosts(t *testing.T) {
+	const n = 5
+	const latency = 5 * time.Millisecond
+
+	t.Run("idle pass", func(t *testing.T) {
+		t.Parallel()
+		w := freshWorld(t, newFirestore(t), n)
+		c := w.run(w.engine(16))
+		checkIdle(t, c, n)
+		if got := c.fs.sum(firestoreReads...); got < 1 || got > 2 {
+			t.Errorf("Firestore read calls = %d (%v), want 1 or 2", got, c.fs)
+		}
+		if c.fs.docsRead != n {
+			t.Errorf("Firestore documents read = %d, want %d, one per account", c.fs.docsRead, n)
+		}
+		if got := c.fs.sum(firestoreWrites...); got != 0 || c.fs.docsWritten != 0 {
+			t.Errorf("Firestore write calls = %d (%d documents), want 0", got, c.fs.docsWritten)
+		}
+		if got := c.fs.calls["BeginTransaction"]; got != 0 {
+			t.Errorf("Firestore transactions = %d, want 0", got)
+		}
+		if c.sm.total() != 0 || len(c.smServer) != 0 {
+			t.Errorf("Secret Manager calls = %v (server saw %v), want none", c.sm, c.smServer)
+		}
+		if c.threads != 0 {
+			t.Errorf("Threads calls = %d, want 0", c.threads)
+		}
+	})
+
+	due := func(t *testing.T, w *world, concurrency int) passCost {
+		t.Helper()
+		c := w.run(w.engine(concurrency))
+		checkDue(t, c, n)
+		if c.threads != n {
+			t.Errorf("Threads calls = %d, want %d, one per account", c.threads, n)
+		}
+		if got := c.sm.calls["AddSecretVersion"]; got != n {
+			t.Errorf("AddSecretVersion calls = %d, want %d, one per account", got, n)
+		}
+		if got := c.fs.calls["BeginTransaction"]; got > 2*n {
+			t.Errorf("Firestore transactions = %d, want at most %d, two per account", got, 2*n)
+		}
+		// The interceptors see what the server saw: the counts are real.
+		if !maps.Equal(c.sm.calls, c.smServer) {
+			t.Errorf("client interceptors counted %v, the Secret Manager server %v", c.sm, c.smServer)
+		}
+		if got := c.fs.sum(firestoreReads...); got < 1 {
+			t.Errorf("the Firestore interceptors saw no read: %v", c.fs)
+		}
+		return c
+	}
+	t.Run("due pass", func(t *testing.T) {
+		t.Parallel()
+		due(t, dueWorld(t, newFirestore(t), n, latency), 3)
+	})
+	t.Run("first run", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, newFirestore(t), n, latency)
+		w.seed(48 * time.Hour)
+		due(t, w, 3)
+	})
+	t.Run("serial pass", func(t *testing.T) {
+		t.Parallel()
+		c := due(t, dueWorld(t, newFirestore(t), n, latency), 1)
+		if floor := floorOf(n, 1, latency); c.wall < floor {
+			t.Errorf("a serial pass took %v, less than the floor %v: latency is not applied", c.wall, floor)
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		w := dueWorld(t, newFirestore(t), n, latency)
+		runtime.GC()
+		mem := watchMemory(time.Millisecond)
+		due(t, w, 3)
+		heap, rss := mem.Stop()
+		if heap == 0 {
+			t.Error("peak heap not measured")
+		}
+		if runtime.GOOS == "linux" && rss < heap {
+			t.Errorf("peak RSS %d is below peak heap %d: RSS not measured", rss, heap)
+		}
+	})
+	t.Run("child pass", func(t *testing.T) {
+		t.Parallel()
+		w := dueWorld(t, newFirestore(t), n, latency)
+		c := w.runChild(3)
+		checkDue(t, passCost{report: c.report}, n)
+		if c.threads != n || c.smServer["AddSecretVersion"] != n {
+			t.Errorf("Threads calls = %d, AddSecretVersion = %d; want %d each", c.threads, c.smServer["AddSecretVersion"], n)
+		}
+		if runtime.GOOS == "linux" && c.maxRSS == 0 {
+			t.Error("the child's peak RSS was not measured")
+		}
+		if c.heapGoal == 0 {
+			t.Error("the child's heap was not measured")
+		}
+	})
+	t.Run("start-up", func(t *testing.T) {
+		t.Parallel()
+		w := freshWorld(t, newFirestore(t), 1)
+		if took := startUp(t, w.googleEnv(8)); took <= 0 {
+			t.Errorf("start-up took %v", took)
+		}
+		if took := startUp(t, localEnv(t.TempDir())); took <= 0 {
+			t.Errorf("local start-up took %v", took)
+		}
+	})
+}

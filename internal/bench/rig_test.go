@@ -1,0 +1,432 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/firestore/apiv1/firestorepb"
+	secretmanager "cloud.google.com/go/secretmanager/apiv1"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/statestore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/smfake"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+)
+
+// The configuration every pass here runs with: the defaults of the deployed
+// function.
+const (
+	collection     = "threads_tokens"
+	refreshAfter   = 24 * time.Hour
+	keepVersions   = 2
+	threadsTimeout = 10 * time.Second
+)
+
+// sizes are the benchmark's knobs, read from the environment.
+type sizes struct {
+	accounts       int
+	serialAccounts int
+	concurrency    int
+	latency        time.Duration
+}
+
+func benchSizes(tb testing.TB) sizes {
+	tb.Helper()
+	s := sizes{
+		accounts:    envInt(tb, "BENCH_ACCOUNTS", 1000),
+		concurrency: envInt(tb, "BENCH_CONCURRENCY", 16),
+		latency:     envDuration(tb, "BENCH_LATENCY", 100*time.Millisecond),
+	}
+	s.serialAccounts = envInt(tb, "BENCH_SERIAL_ACCOUNTS", s.accounts)
+	return s
+}
+
+func envInt(tb testing.TB, name string, def int) int {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("%s is %q; want a positive integer", name, v)
+	}
+	return n
+}
+
+func envDuration(tb testing.TB, name string, def time.Duration) time.Duration {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		tb.Fatalf("%s is %q; want a Go duration such as 100ms", name, v)
+	}
+	return d
+}
+
+// rpcCounter counts the RPCs one Google client sends, by method, as its
+// gRPC client interceptors see them: every attempt, retries included. For
+// Firestore it also counts the documents read and written, which is what
+// Firestore bills.
+type rpcCounter struct {
+	mu          sync.Mutex
+	calls       map[string]int
+	docsRead    int // BatchGetDocuments results, found or missing
+	docsWritten int // writes in Commit and BatchWrite requests
+}
+
+func newRPCCounter() *rpcCounter { return &rpcCounter{calls: make(map[string]int)} }
+
+func (c *rpcCounter) dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(c.unary),
+		grpc.WithChainStreamInterceptor(c.stream),
+	}
+}
+
+func (c *rpcCounter) count(method string, req any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls[path.Base(method)]++
+	switch r := req.(type) {
+	case *firestorepb.CommitRequest:
+		c.docsWritten += len(r.GetWrites())
+	case *firestorepb.BatchWriteRequest:
+		c.docsWritten += len(r.GetWrites())
+	}
+}
+
+func (c *rpcCounter) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	c.count(method, req)
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func (c *rpcCounter) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	c.count(method, nil)
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &countedStream{ClientStream: cs, c: c}, nil
+}
+
+// countedStream counts the documents a BatchGetDocuments stream answers.
+type countedStream struct {
+	grpc.ClientStream
+	c *rpcCounter
+}
+
+func (s *countedStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if r, ok := m.(*firestorepb.BatchGetDocumentsResponse); ok && err == nil && r.GetResult() != nil {
+		s.c.mu.Lock()
+		s.c.docsRead++
+		s.c.mu.Unlock()
+	}
+	return err
+}
+
+// rpcCounts is what a counter saw between two takes.
+type rpcCounts struct {
+	calls       map[string]int
+	docsRead    int
+	docsWritten int
+}
+
+// take returns the counts so far and starts counting afresh.
+func (c *rpcCounter) take() rpcCounts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := rpcCounts{calls: c.calls, docsRead: c.docsRead, docsWritten: c.docsWritten}
+	c.calls, c.docsRead, c.docsWritten = make(map[string]int), 0, 0
+	return r
+}
+
+func (r rpcCounts) sum(methods ...string) int {
+	n := 0
+	for _, m := range methods {
+		n += r.calls[m]
+	}
+	return n
+}
+
+func (r rpcCounts) total() int {
+	n := 0
+	for _, v := range r.calls {
+		n += v
+	}
+	return n
+}
+
+func (r rpcCounts) String() string {
+	parts := make([]string, 0, len(r.calls))
+	for m, n := range r.calls {
+		parts = append(parts, fmt.Sprintf("%s=%d", m, n))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Firestore methods by what they cost.
+var (
+	firestoreReads  = []string{"BatchGetDocuments", "GetDocument", "ListDocuments", "RunQuery", "RunAggregationQuery", "PartitionQuery"}
+	firestoreWrites = []string{"Commit", "BatchWrite", "CreateDocument", "UpdateDocument", "DeleteDocument"}
+)
+
+// firestoreDB is one emulator project reached through a counted client.
+type firestoreDB struct {
+	project string
+	client  *firestore.Client
+	rpc     *rpcCounter
+}
+
+// envMu serialises building Firestore clients, which briefly unset
+// FIRESTORE_EMULATOR_HOST.
+var envMu sync.Mutex
+
+// newFirestore connects a counted client to a project of its own in the
+// emulator. When FIRESTORE_EMULATOR_HOST is set the client dials it itself
+// and ignores dial options, so interceptors passed as options would see
+// nothing: the client is given a connection dialled here instead, with the
+// interceptors and the emulator's "owner" credentials, while the variable
+// is unset so that the client dials nothing of its own.
+func newFirestore(tb testing.TB) *firestoreDB {
+	tb.Helper()
+	host := firestoreemu.Host(tb)
+	project := firestoreemu.Project(tb)
+	rpc := newRPCCounter()
+	opts := append(rpc.dialOptions(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(emulatorOwner{}),
+	)
+	conn, err := grpc.NewClient("passthrough:///"+host, opts...)
+	if err != nil {
+		tb.Fatalf("dialling the Firestore emulator: %v", err)
+	}
+	envMu.Lock()
+	saved, had := os.LookupEnv(firestoreemu.EnvHost)
+	os.Unsetenv(firestoreemu.EnvHost)
+	client, err := firestore.NewClientWithDatabase(context.Background(), project, statestore.DefaultDatabase,
+		option.WithGRPCConn(conn), option.WithoutAuthentication())
+	if had {
+		os.Setenv(firestoreemu.EnvHost, saved)
+	}
+	envMu.Unlock()
+	if err != nil {
+		conn.Close()
+		tb.Fatalf("creating the Firestore client: %v", err)
+	}
+	tb.Cleanup(func() {
+		client.Close()
+		conn.Close() // already closed by the client in current releases
+	})
+	return &firestoreDB{project: project, client: client, rpc: rpc}
+}
+
+// emulatorOwner is the credential the Firestore emulator reads as an admin
+// (security rules do not apply), as the client library sends it.
+type emulatorOwner struct{}
+
+func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+
+func (emulatorOwner) RequireTransportSecurity() bool { return false }
+
+// world is a set of accounts with their own Secret Manager server and
+// Threads fake, sharing one emulator project, which it clears.
+type world struct {
+	tb       testing.TB
+	fs       *firestoreDB
+	accounts []refresh.Account
+	sm       *smfake.Server
+	smc      *secretmanager.Client
+	smRPC    *rpcCounter
+	th       *threadsfake.Server
+	once     sync.Once
+	served   chan error
+}
+
+// newWorld clears the project and starts n accounts' worth of servers,
+// with a Threads answer latency. No secret exists yet: see seed.
+func newWorld(tb testing.TB, fs *firestoreDB, n int, latency time.Duration) *world {
+	tb.Helper()
+	firestoreemu.Reset(tb, fs.project, "")
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("listening for Secret Manager: %v", err)
+	}
+	w := &world{tb: tb, fs: fs, sm: smfake.New(), th: threadsfake.New(threadsfake.Latency(latency)), served: make(chan error, 1)}
+	go func() { w.served <- w.sm.Serve(lis) }()
+	tb.Cleanup(w.close)
+
+	w.smRPC = newRPCCounter()
+	opts := []option.ClientOption{
+		option.WithEndpoint(lis.Addr().String()),
+		option.WithoutAuthentication(),
+		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+	}
+	for _, d := range w.smRPC.dialOptions() {
+		opts = append(opts, option.WithGRPCDialOption(d))
+	}
+	w.smc, err = secretmanager.NewClient(context.Background(), opts...)
+	if err != nil {
+		tb.Fatalf("creating the Secret Manager client: %v", err)
+	}
+	w.accounts = make([]refresh.Account, n)
+	for i := range w.accounts {
+		id := fmt.Sprintf("acct-%05d", i)
+		w.accounts[i] = refresh.Account{ID: id, Secret: "projects/" + fs.project + "/secrets/" + id}
+	}
+	return w
+}
+
+// close stops the servers and the client; it may be called more than once.
+func (w *world) close() {
+	w.once.Do(func() {
+		w.smc.Close()
+		w.sm.Stop()
+		<-w.served
+		w.th.Close()
+	})
+}
+
+// seed gives every account a secret holding one long-lived token, issued
+// and stored age ago, in the usual JSON shape.
+func (w *world) seed(age time.Duration) {
+	issued := time.Now().Add(-age)
+	for i, a := range w.accounts {
+		w.sm.CreateSecret(a.Secret)
+		uid := strconv.Itoa(1789000000 + i)
+		tok := w.th.IssueLongLived(uid, "user_"+a.ID, issued)
+		w.sm.AddVersion(a.Secret, []byte(`{"access_token":"`+tok+`","user_id":"`+uid+`"}`), issued)
+	}
+}
+
+// engine is the engine the function would build, with these clients.
+func (w *world) engine(concurrency int) *refresh.Engine {
+	return &refresh.Engine{
+		Secrets:        secretstore.NewFromClient(w.smc),
+		States:         statestore.NewFromClient(w.fs.client, collection),
+		Threads:        threads.New(w.th.URL(), threadsTimeout, nil),
+		Accounts:       refresh.Fixed(w.accounts),
+		Logger:         logging.New(io.Discard, slog.LevelInfo),
+		RefreshAfter:   refreshAfter,
+		KeepVersions:   keepVersions,
+		Concurrency:    concurrency,
+		ThreadsTimeout: threadsTimeout,
+	}
+}
+
+// settle records every account's state with a pass run at the given time,
+// at which every token is adopted and not yet due (rolled_forward), so that
+// state exists as after a day of normal passes.
+func (w *world) settle(at time.Time) {
+	w.tb.Helper()
+	e := w.engine(32)
+	e.Now = func() time.Time { return at }
+	rep, err := e.Pass(context.Background())
+	if err != nil {
+		w.tb.Fatalf("settling state: %v", err)
+	}
+	if n := count(rep, refresh.ResultRolledForward); n != len(w.accounts) {
+		w.tb.Fatalf("settling state: %d of %d accounts rolled forward: %s", n, len(w.accounts), summary(rep))
+	}
+}
+
+// dueWorld is n accounts all due, with state recorded as after normal
+// passes: each token was refreshed 48 hours ago and its version adopted.
+func dueWorld(tb testing.TB, fs *firestoreDB, n int, latency time.Duration) *world {
+	tb.Helper()
+	w := newWorld(tb, fs, n, latency)
+	w.seed(48 * time.Hour)
+	w.settle(time.Now().Add(-47 * time.Hour))
+	return w
+}
+
+// freshWorld is n accounts all fresh: refreshed an hour ago.
+func freshWorld(tb testing.TB, fs *firestoreDB, n int) *world {
+	tb.Helper()
+	w := newWorld(tb, fs, n, 0)
+	w.seed(time.Hour)
+	w.settle(time.Now())
+	return w
+}
+
+// passCost is what one pass did and took.
+type passCost struct {
+	report   refresh.Report
+	wall     time.Duration
+	fs       rpcCounts
+	sm       rpcCounts
+	smServer map[string]int // as the Secret Manager server counted them
+	threads  int            // refresh_access_token requests
+}
+
+// run runs one pass of e and counts what it did.
+func (w *world) run(e *refresh.Engine) passCost {
+	w.tb.Helper()
+	w.fs.rpc.take()
+	w.smRPC.take()
+	smBefore := w.sm.CallCounts()
+	thBefore := w.th.TotalCalls()
+
+	start := time.Now()
+	rep, err := e.Pass(context.Background())
+	wall := time.Since(start)
+	if err != nil {
+		w.tb.Fatalf("pass: %v", err)
+	}
+	c := passCost{report: rep, wall: wall, fs: w.fs.rpc.take(), sm: w.smRPC.take(), threads: w.th.TotalCalls() - thBefore}
+	c.smServer = w.sm.CallCounts()
+	for m, n := range smBefore {
+		c.smServer[m] -= n
+		if c.smServer[m] == 0 {
+			delete(c.smServer, m)
+		}
+	}
+	return c
+}
+
+func count(rep refresh.Report, r refresh.Result) int {
+	n := 0
+	for _, a := range rep.Accounts {
+		if a.Result == r {
+			n++
+		}
+	}
+	return n
+}
+
+// summary counts results, with the first error, for failure messages.
+func summary(rep refresh.Report) string {
+	byResult := map[refresh.Result]int{}
+	firstErr := ""
+	for _, a := range rep.Accounts {
+		byResult[a.Result]++
+		if firstErr == "" && a.Error != "" {
+			firstErr = a.Account + ": " + a.Error
+		}
+	}
+	return fmt.Sprintf("%v %s", byResult, firstErr)
+}
