@@ -56,7 +56,7 @@ output "first_token_commands" {
 }
 
 output "refresher_env" {
-  description = "Environment that points the refresher command-line tool at this deployment, e.g. `env $(terraform output -raw refresher_env) go run ./internal/cmd/refresher status`."
+  description = "Environment that points the refresher command-line tool at this deployment, e.g. `env $(terraform output -raw refresher_env) refresher status` (install the tool with `go install ./internal/cmd/refresher`)."
   value = join(" ", [
     "GOOGLE_CLOUD_PROJECT=${var.project_id}",
     "THREADS_SECRETS=${local.threads_secrets}",

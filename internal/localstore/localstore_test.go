@@ -19,32 +19,15 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
 )
 
-// clock is a settable clock shared by a test and its store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // newStore opens a store in a fresh directory and closes it at the end.
-func newStore(t *testing.T, c *clock) (*Store, string) {
+func newStore(t *testing.T, c *fakeclock.Clock) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "refresher.db")
 	s, err := Open(path, Options{Now: c.Now})
@@ -478,12 +461,12 @@ func TestLeaseRules(t *testing.T) {
 	tests := []struct {
 		name string
 		// run starts with "holder" holding the lease for five minutes.
-		run  func(t *testing.T, s *Store, c *clock, a refresh.Account) error
+		run  func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error
 		want error
 	}{
 		{
 			name: "other owner, lease unexpired",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
 				return err
 			},
@@ -491,7 +474,7 @@ func TestLeaseRules(t *testing.T) {
 		},
 		{
 			name: "other owner, lease expired",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				c.Advance(10 * time.Minute)
 				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
 				return err
@@ -499,21 +482,21 @@ func TestLeaseRules(t *testing.T) {
 		},
 		{
 			name: "same owner extends",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				_, err := s.Lease(t.Context(), a, "holder", c.Now().Add(time.Hour))
 				return err
 			},
 		},
 		{
 			name: "commit by a non-holder",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				return s.Commit(t.Context(), a, "other", refused)
 			},
 			want: refresh.ErrLeaseLost,
 		},
 		{
 			name: "commit after the lease was taken over",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				c.Advance(10 * time.Minute)
 				if _, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute)); err != nil {
 					t.Fatal(err)
@@ -524,14 +507,14 @@ func TestLeaseRules(t *testing.T) {
 		},
 		{
 			name: "commit after expiry nobody used",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				c.Advance(10 * time.Minute)
 				return s.Commit(t.Context(), a, "holder", ok)
 			},
 		},
 		{
 			name: "commit twice",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				if err := s.Commit(t.Context(), a, "holder", ok); err != nil {
 					t.Fatal(err)
 				}
@@ -541,7 +524,7 @@ func TestLeaseRules(t *testing.T) {
 		},
 		{
 			name: "release by a non-holder keeps the lease",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				if err := s.Release(t.Context(), a, "other"); err != nil {
 					t.Fatalf("Release by a non-holder: %v", err)
 				}
@@ -552,7 +535,7 @@ func TestLeaseRules(t *testing.T) {
 		},
 		{
 			name: "release frees the lease",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				if err := s.Release(t.Context(), a, "holder"); err != nil {
 					t.Fatal(err)
 				}
@@ -562,7 +545,7 @@ func TestLeaseRules(t *testing.T) {
 		},
 		{
 			name: "commit after release",
-			run: func(t *testing.T, s *Store, c *clock, a refresh.Account) error {
+			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
 				if err := s.Release(t.Context(), a, "holder"); err != nil {
 					t.Fatal(err)
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
@@ -33,33 +34,10 @@ import (
 // reproducible.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// clock is the fake clock. Setting it also sets the Threads fake's clock, so
-// that token ages agree everywhere.
-type clock struct {
-	mu   sync.Mutex
-	now  time.Time
-	fake *threadsfake.Server
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-	c.fake.SetNow(t)
-}
-
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 // harness is one engine on its own embedded store and Threads fake.
 type harness struct {
 	t      *testing.T
-	clock  *clock
+	clock  *fakeclock.Clock
 	th     *threadsfake.Server
 	store  *localstore.Store
 	logs   *syncbuf.Buffer
@@ -78,7 +56,8 @@ const defaultThreadsTimeout = 2 * time.Second
 func newHarness(t *testing.T, configure func(*refresh.Engine), fakeOpts ...threadsfake.Option) *harness {
 	t.Helper()
 	th := threadsfake.Start(t, fakeOpts...)
-	clk := &clock{fake: th}
+	// The Threads fake follows the clock, so that token ages agree everywhere.
+	clk := &fakeclock.Clock{OnSet: th.SetNow}
 	clk.Set(t0)
 	store, err := localstore.Open(filepath.Join(t.TempDir(), "refresher.db"), localstore.Options{Now: clk.Now})
 	if err != nil {

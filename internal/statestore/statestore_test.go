@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
 )
 
@@ -29,31 +30,13 @@ const collection = "accounts"
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable time for lease comparisons.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // env is one test's store, a raw client on the same database, and the
 // store's clock.
 type env struct {
 	project string
 	store   *Store
 	raw     *firestore.Client
-	clock   *clock
+	clock   *fakeclock.Clock
 }
 
 func newEnv(t *testing.T, database string) env {
@@ -77,7 +60,7 @@ func newEnv(t *testing.T, database string) env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	c := &clock{now: t0}
+	c := fakeclock.New(t0)
 	s.Now = c.Now
 	return env{project: project, store: s, raw: raw, clock: c}
 }
