@@ -65,7 +65,9 @@ func BenchmarkDuePass(b *testing.B) {
 	b.ReportMetric(float64(s.accounts), "accounts")
 	b.ReportMetric(float64(s.concurrency), "concurrency")
 	b.ReportMetric(floor.Seconds(), "floor-s")
-	b.ReportMetric(t.wall.Seconds()/float64(t.passes)/floor.Seconds(), "x-floor")
+	if floor > 0 {
+		b.ReportMetric(t.wall.Seconds()/float64(t.passes)/floor.Seconds(), "x-floor")
+	}
 	t.reportPerPass(b)
 	t.reportPerAccount(b)
 	b.ReportMetric(float64(heap)/mib, "peak-heap-MiB")
@@ -148,14 +150,13 @@ func measureStartups(b *testing.B, start func() time.Duration) {
 
 // BenchmarkDuePassProcess runs the due pass with `refresher run` in a
 // process of its own: the function's own peak RSS and heap, which set its
-// memory in Terraform, without the fakes this process serves.
+// memory in Terraform, and its CPU time, without the fakes this process
+// serves. Wall time includes the process's start.
 func BenchmarkDuePassProcess(b *testing.B) {
 	s := benchSizes(b)
 	refresherBinary(b)
 	fs := newFirestore(b)
-	var wall time.Duration
-	var rss, heap, goal uint64
-	var threadsCalls, adds, passes int
+	var t childTotals
 	for b.Loop() {
 		b.StopTimer()
 		w := dueWorld(b, fs, s.accounts, s.latency)
@@ -166,21 +167,57 @@ func BenchmarkDuePassProcess(b *testing.B) {
 		if n := count(c.report, refresh.ResultRefreshed); n != s.accounts {
 			b.Fatalf("%d of %d accounts refreshed: %s", n, s.accounts, summary(c.report))
 		}
-		wall += c.wall
-		rss, heap, goal = max(rss, c.maxRSS), max(heap, c.heapPeak), max(goal, c.heapGoal)
-		threadsCalls += c.threads
-		adds += c.smServer["AddSecretVersion"]
-		passes++
+		t.add(c)
 		b.StartTimer()
 	}
-	accounts := float64(s.accounts * passes)
 	b.ReportMetric(float64(s.accounts), "accounts")
-	b.ReportMetric(wall.Seconds()/float64(passes), "s/pass")
-	b.ReportMetric(float64(rss)/mib, "peak-rss-MiB")
-	b.ReportMetric(float64(heap)/mib, "peak-heap-MiB")
-	b.ReportMetric(float64(goal)/mib, "heap-goal-MiB")
-	b.ReportMetric(float64(threadsCalls)/accounts, "threads-calls/account")
-	b.ReportMetric(float64(adds)/accounts, "AddSecretVersion/account")
+	t.report(b, s.accounts)
+}
+
+// BenchmarkIdlePassProcess is the hourly idle pass as `refresher run`: what
+// the function spends, in time, CPU and memory, on a pass that finds
+// nothing due, its process start included.
+func BenchmarkIdlePassProcess(b *testing.B) {
+	s := benchSizes(b)
+	refresherBinary(b)
+	w := freshWorld(b, newFirestore(b), s.accounts)
+	var t childTotals
+	for b.Loop() {
+		c := w.runChild(s.concurrency)
+		if n := count(c.report, refresh.ResultFresh); n != s.accounts {
+			b.Fatalf("%d of %d accounts fresh: %s", n, s.accounts, summary(c.report))
+		}
+		t.add(c)
+	}
+	b.ReportMetric(float64(s.accounts), "accounts")
+	t.report(b, s.accounts)
+}
+
+// childTotals adds up several `refresher run` passes.
+type childTotals struct {
+	passes, threads, adds int
+	wall, cpu             time.Duration
+	rss, heap, goal       uint64
+}
+
+func (t *childTotals) add(c childPass) {
+	t.passes++
+	t.wall += c.wall
+	t.cpu += c.cpu
+	t.rss, t.heap, t.goal = max(t.rss, c.maxRSS), max(t.heap, c.heapPeak), max(t.goal, c.heapGoal)
+	t.threads += c.threads
+	t.adds += c.smServer["AddSecretVersion"]
+}
+
+func (t *childTotals) report(b *testing.B, accounts int) {
+	passes := float64(t.passes)
+	b.ReportMetric(t.wall.Seconds()/passes, "s/pass")
+	b.ReportMetric(t.cpu.Seconds()/passes, "cpu-s/pass")
+	b.ReportMetric(float64(t.rss)/mib, "peak-rss-MiB")
+	b.ReportMetric(float64(t.heap)/mib, "peak-heap-MiB")
+	b.ReportMetric(float64(t.goal)/mib, "heap-goal-MiB")
+	b.ReportMetric(float64(t.threads)/(passes*float64(accounts)), "threads-calls/account")
+	b.ReportMetric(float64(t.adds)/(passes*float64(accounts)), "AddSecretVersion/account")
 }
 
 // floorOf is the shortest a due pass can take: ceil(N/C) rounds of one
@@ -210,6 +247,7 @@ type totals struct {
 func (t *totals) add(c passCost) {
 	if t.fs.calls == nil {
 		t.fs.calls, t.sm.calls = map[string]int{}, map[string]int{}
+		t.fs.busy, t.sm.busy = map[string]time.Duration{}, map[string]time.Duration{}
 	}
 	t.passes++
 	t.accounts += len(c.report.Accounts)
@@ -219,6 +257,12 @@ func (t *totals) add(c passCost) {
 	}
 	for m, n := range c.sm.calls {
 		t.sm.calls[m] += n
+	}
+	for m, d := range c.fs.busy {
+		t.fs.busy[m] += d
+	}
+	for m, d := range c.sm.busy {
+		t.sm.busy[m] += d
 	}
 	t.fs.docsRead += c.fs.docsRead
 	t.fs.docsWritten += c.fs.docsWritten
@@ -248,6 +292,23 @@ func (t *totals) reportPerAccount(b *testing.B) {
 	b.ReportMetric(per(t.fs.calls["BeginTransaction"]), "firestore-tx/account")
 	b.ReportMetric(per(t.fs.docsRead), "firestore-docs-read/account")
 	b.ReportMetric(per(t.fs.docsWritten), "firestore-docs-written/account")
+	// Where an account's time goes besides Threads: the mean time of each
+	// call, and the store time one account spends in all.
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	for _, m := range []string{"BeginTransaction", "BatchGetDocuments", "Commit"} {
+		b.ReportMetric(ms(t.fs.mean(m)), "ms/"+m)
+	}
+	for _, m := range []string{"ListSecretVersions", "AccessSecretVersion", "AddSecretVersion"} {
+		b.ReportMetric(ms(t.sm.mean(m)), "ms/"+m)
+	}
+	var store time.Duration
+	for _, d := range t.fs.busy {
+		store += d
+	}
+	for _, d := range t.sm.busy {
+		store += d
+	}
+	b.ReportMetric(ms(store)/float64(t.accounts), "ms-in-stores/account")
 }
 
 // checkIdle fails unless every account was left alone as fresh.

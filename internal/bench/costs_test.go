@@ -39,7 +39,9 @@ func TestPassCosts(t *testing.T) {
 		}
 	})
 
-	due := func(t *testing.T, w *world, concurrency int) passCost {
+	// due asserts a due pass's counts; pruned is the versions each refresh
+	// destroys.
+	due := func(t *testing.T, w *world, concurrency, pruned int) passCost {
 		t.Helper()
 		c := w.run(w.engine(concurrency))
 		checkDue(t, c, n)
@@ -48,6 +50,9 @@ func TestPassCosts(t *testing.T) {
 		}
 		if got := c.sm.calls["AddSecretVersion"]; got != n {
 			t.Errorf("AddSecretVersion calls = %d, want %d, one per account", got, n)
+		}
+		if got := c.sm.calls["DestroySecretVersion"]; got != pruned*n {
+			t.Errorf("DestroySecretVersion calls = %d, want %d", got, pruned*n)
 		}
 		if got := c.fs.calls["BeginTransaction"]; got > 2*n {
 			t.Errorf("Firestore transactions = %d, want at most %d, two per account", got, 2*n)
@@ -63,17 +68,17 @@ func TestPassCosts(t *testing.T) {
 	}
 	t.Run("due pass", func(t *testing.T) {
 		t.Parallel()
-		due(t, dueWorld(t, newFirestore(t), n, latency), 3)
+		due(t, dueWorld(t, newFirestore(t), n, latency), 3, 1)
 	})
 	t.Run("first run", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, newFirestore(t), n, latency)
-		w.seed(48 * time.Hour)
-		due(t, w, 3)
+		w.seed(48*time.Hour, 1)
+		due(t, w, 3, 0)
 	})
 	t.Run("serial pass", func(t *testing.T) {
 		t.Parallel()
-		c := due(t, dueWorld(t, newFirestore(t), n, latency), 1)
+		c := due(t, dueWorld(t, newFirestore(t), n, latency), 1, 1)
 		if floor := floorOf(n, 1, latency); c.wall < floor {
 			t.Errorf("a serial pass took %v, less than the floor %v: latency is not applied", c.wall, floor)
 		}
@@ -83,7 +88,7 @@ func TestPassCosts(t *testing.T) {
 		w := dueWorld(t, newFirestore(t), n, latency)
 		runtime.GC()
 		mem := watchMemory(time.Millisecond)
-		due(t, w, 3)
+		due(t, w, 3, 1)
 		heap, rss := mem.Stop()
 		if heap == 0 {
 			t.Error("peak heap not measured")
@@ -105,6 +110,23 @@ func TestPassCosts(t *testing.T) {
 		}
 		if c.heapGoal == 0 {
 			t.Error("the child's heap was not measured")
+		}
+	})
+	t.Run("child idle pass", func(t *testing.T) {
+		t.Parallel()
+		w := freshWorld(t, newFirestore(t), n)
+		c := w.runChild(3)
+		checkIdle(t, passCost{report: c.report}, n)
+		if c.threads != 0 {
+			t.Errorf("Threads calls = %d, want 0", c.threads)
+		}
+		for m, calls := range c.smServer {
+			if calls != 0 {
+				t.Errorf("%s calls = %d, want 0", m, calls)
+			}
+		}
+		if c.cpu <= 0 {
+			t.Error("the child's CPU time was not measured")
 		}
 	})
 	t.Run("start-up", func(t *testing.T) {

@@ -4,8 +4,10 @@
 // against the Firestore emulator, the in-process Secret Manager server and
 // the Threads fake, so that anyone can repeat the figures the README quotes:
 //
-//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
+//	go test -run '^$' -bench . -timeout 30m ./internal/bench/
 //
+// (about two and a half minutes at the defaults on two cores, most of it the
+// Concurrency=1 pass).
 // Sizes come from the environment, with the defaults the README's targets
 // use: BENCH_ACCOUNTS (1000), BENCH_LATENCY (100ms, the Threads answer
 // time), BENCH_CONCURRENCY (16) and BENCH_SERIAL_ACCOUNTS (accounts of the

@@ -17,13 +17,19 @@ func resetPeakRSS() bool {
 }
 
 // peakRSS is VmHWM, the peak resident set size, in bytes.
-func peakRSS() uint64 { return statusField("VmHWM:") }
+func peakRSS() uint64 { return statusField("self", "VmHWM:") }
 
 // currentRSS is VmRSS, the resident set size now, in bytes.
-func currentRSS() uint64 { return statusField("VmRSS:") }
+func currentRSS() uint64 { return statusField("self", "VmRSS:") }
 
-func statusField(name string) uint64 {
-	data, err := os.ReadFile("/proc/self/status")
+// childPeakRSS is the VmHWM of a running child, in bytes; 0 once it is
+// gone. (getrusage's ru_maxrss is no use for a child: execve keeps the
+// high-water mark of the process it replaces, which for a child of this
+// process is this process's RSS.)
+func childPeakRSS(pid int) uint64 { return statusField(strconv.Itoa(pid), "VmHWM:") }
+
+func statusField(pid, name string) uint64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
@@ -44,15 +50,6 @@ func statusField(name string) uint64 {
 		return kb << 10
 	}
 	return 0
-}
-
-// childMaxRSS is the peak RSS of an exited child, in bytes.
-func childMaxRSS(ps *os.ProcessState) (uint64, bool) {
-	ru, ok := ps.SysUsage().(*syscall.Rusage)
-	if !ok || ru.Maxrss <= 0 {
-		return 0, false
-	}
-	return uint64(ru.Maxrss) << 10, true // kilobytes on Linux
 }
 
 // childAttr has the kernel kill a child if the benchmark dies first.

@@ -2,16 +2,13 @@
 
 package bench
 
-import (
-	"os"
-	"os/exec"
-)
+import "os/exec"
 
 // Peak-RSS figures come from /proc and getrusage as Linux reports them;
 // elsewhere they are not measured.
 
-func resetPeakRSS() bool                          { return false }
-func peakRSS() uint64                             { return 0 }
-func currentRSS() uint64                          { return 0 }
-func childMaxRSS(*os.ProcessState) (uint64, bool) { return 0, false }
-func childAttr(*exec.Cmd)                         {}
+func resetPeakRSS() bool      { return false }
+func peakRSS() uint64         { return 0 }
+func currentRSS() uint64      { return 0 }
+func childPeakRSS(int) uint64 { return 0 }
+func childAttr(*exec.Cmd)     {}

@@ -147,7 +147,8 @@ func freePort() (string, error) {
 type childPass struct {
 	report   refresh.Report
 	wall     time.Duration // from process start to exit
-	maxRSS   uint64        // bytes; 0 when unknown
+	cpu      time.Duration // user and system CPU time
+	maxRSS   uint64        // peak RSS in bytes (VmHWM); 0 when unknown
 	heapPeak uint64        // bytes: the largest heap a GC started at
 	heapGoal uint64        // bytes: the largest heap goal the GC set
 	gcs      int
@@ -175,15 +176,38 @@ func (w *world) runChild(concurrency int) childPass {
 	childAttr(cmd)
 
 	start := time.Now()
-	err := cmd.Run()
-	c := childPass{wall: time.Since(start), threads: w.th.TotalCalls() - thBefore}
+	if err := cmd.Start(); err != nil {
+		w.tb.Fatalf("starting refresher run: %v", err)
+	}
+	// The kernel's high-water mark only rises; reading it every
+	// millisecond until the process ends misses at most the last
+	// millisecond's growth.
+	peak := make(chan uint64)
+	done := make(chan struct{})
+	go func() {
+		var p uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			p = max(p, childPeakRSS(cmd.Process.Pid))
+			select {
+			case <-t.C:
+			case <-done:
+				peak <- p
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	c := childPass{wall: time.Since(start), threads: w.th.TotalCalls() - thBefore, maxRSS: <-peak}
 	if err != nil {
 		w.tb.Fatalf("refresher run: %v\n%s", err, lastLines(stderr.String(), 5))
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &c.report); err != nil {
 		w.tb.Fatalf("refresher run printed no report: %v\n%s", err, stdout.String())
 	}
-	c.maxRSS, _ = childMaxRSS(cmd.ProcessState)
+	c.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	for _, m := range gcLine.FindAllStringSubmatch(stderr.String(), -1) {
 		c.gcs++
 		start, _ := strconv.ParseUint(m[1], 10, 64)

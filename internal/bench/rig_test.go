@@ -92,11 +92,14 @@ func envDuration(tb testing.TB, name string, def time.Duration) time.Duration {
 type rpcCounter struct {
 	mu          sync.Mutex
 	calls       map[string]int
-	docsRead    int // BatchGetDocuments results, found or missing
-	docsWritten int // writes in Commit and BatchWrite requests
+	busy        map[string]time.Duration // time spent in calls, by method
+	docsRead    int                      // BatchGetDocuments results, found or missing
+	docsWritten int                      // writes in Commit and BatchWrite requests
 }
 
-func newRPCCounter() *rpcCounter { return &rpcCounter{calls: make(map[string]int)} }
+func newRPCCounter() *rpcCounter {
+	return &rpcCounter{calls: make(map[string]int), busy: make(map[string]time.Duration)}
+}
 
 func (c *rpcCounter) dialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
@@ -117,24 +120,39 @@ func (c *rpcCounter) count(method string, req any) {
 	}
 }
 
+func (c *rpcCounter) timed(method string, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy[path.Base(method)] += d
+}
+
 func (c *rpcCounter) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	c.count(method, req)
-	return invoker(ctx, method, req, reply, cc, opts...)
+	start := time.Now()
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	c.timed(method, time.Since(start))
+	return err
 }
 
 func (c *rpcCounter) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	c.count(method, nil)
+	start := time.Now()
 	cs, err := streamer(ctx, desc, cc, method, opts...)
 	if err != nil {
+		c.timed(method, time.Since(start))
 		return nil, err
 	}
-	return &countedStream{ClientStream: cs, c: c}, nil
+	return &countedStream{ClientStream: cs, c: c, method: method, start: start}, nil
 }
 
-// countedStream counts the documents a BatchGetDocuments stream answers.
+// countedStream counts the documents a BatchGetDocuments stream answers,
+// and times the stream until its end.
 type countedStream struct {
 	grpc.ClientStream
-	c *rpcCounter
+	c      *rpcCounter
+	method string
+	start  time.Time
+	ended  bool
 }
 
 func (s *countedStream) RecvMsg(m any) error {
@@ -144,12 +162,17 @@ func (s *countedStream) RecvMsg(m any) error {
 		s.c.docsRead++
 		s.c.mu.Unlock()
 	}
+	if err != nil && !s.ended {
+		s.ended = true
+		s.c.timed(s.method, time.Since(s.start))
+	}
 	return err
 }
 
 // rpcCounts is what a counter saw between two takes.
 type rpcCounts struct {
 	calls       map[string]int
+	busy        map[string]time.Duration
 	docsRead    int
 	docsWritten int
 }
@@ -158,8 +181,8 @@ type rpcCounts struct {
 func (c *rpcCounter) take() rpcCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := rpcCounts{calls: c.calls, docsRead: c.docsRead, docsWritten: c.docsWritten}
-	c.calls, c.docsRead, c.docsWritten = make(map[string]int), 0, 0
+	r := rpcCounts{calls: c.calls, busy: c.busy, docsRead: c.docsRead, docsWritten: c.docsWritten}
+	c.calls, c.busy, c.docsRead, c.docsWritten = make(map[string]int), make(map[string]time.Duration), 0, 0
 	return r
 }
 
@@ -169,6 +192,14 @@ func (r rpcCounts) sum(methods ...string) int {
 		n += r.calls[m]
 	}
 	return n
+}
+
+// mean is the mean time of one call of method.
+func (r rpcCounts) mean(method string) time.Duration {
+	if r.calls[method] == 0 {
+		return 0
+	}
+	return r.busy[method] / time.Duration(r.calls[method])
 }
 
 func (r rpcCounts) total() int {
@@ -311,15 +342,20 @@ func (w *world) close() {
 	})
 }
 
-// seed gives every account a secret holding one long-lived token, issued
-// and stored age ago, in the usual JSON shape.
-func (w *world) seed(age time.Duration) {
-	issued := time.Now().Add(-age)
+// seed gives every account a secret whose newest version holds a
+// long-lived token issued and stored age ago, in the usual JSON shape.
+// With versions 2 there is an older version a day older, as after the
+// previous refresh with KEEP_VERSIONS=2, so that a refresh also prunes one.
+func (w *world) seed(age time.Duration, versions int) {
+	now := time.Now()
 	for i, a := range w.accounts {
 		w.sm.CreateSecret(a.Secret)
 		uid := strconv.Itoa(1789000000 + i)
-		tok := w.th.IssueLongLived(uid, "user_"+a.ID, issued)
-		w.sm.AddVersion(a.Secret, []byte(`{"access_token":"`+tok+`","user_id":"`+uid+`"}`), issued)
+		for v := versions - 1; v >= 0; v-- {
+			issued := now.Add(-age - time.Duration(v)*24*time.Hour)
+			tok := w.th.IssueLongLived(uid, "user_"+a.ID, issued)
+			w.sm.AddVersion(a.Secret, []byte(`{"access_token":"`+tok+`","user_id":"`+uid+`"}`), issued)
+		}
 	}
 }
 
@@ -355,11 +391,12 @@ func (w *world) settle(at time.Time) {
 }
 
 // dueWorld is n accounts all due, with state recorded as after normal
-// passes: each token was refreshed 48 hours ago and its version adopted.
+// passes: each token was refreshed 48 hours ago and its version adopted,
+// and the secret keeps the version before it.
 func dueWorld(tb testing.TB, fs *firestoreDB, n int, latency time.Duration) *world {
 	tb.Helper()
 	w := newWorld(tb, fs, n, latency)
-	w.seed(48 * time.Hour)
+	w.seed(48*time.Hour, keepVersions)
 	w.settle(time.Now().Add(-47 * time.Hour))
 	return w
 }
@@ -368,7 +405,7 @@ func dueWorld(tb testing.TB, fs *firestoreDB, n int, latency time.Duration) *wor
 func freshWorld(tb testing.TB, fs *firestoreDB, n int) *world {
 	tb.Helper()
 	w := newWorld(tb, fs, n, 0)
-	w.seed(time.Hour)
+	w.seed(time.Hour, keepVersions)
 	w.settle(time.Now())
 	return w
 }
