@@ -172,13 +172,11 @@ func (h *harness) assertNoTokenInOutput() {
 
 func result(t *testing.T, rep refresh.Report, account string) refresh.AccountReport {
 	t.Helper()
-	for _, a := range rep.Accounts {
-		if a.Account == account {
-			return a
-		}
+	r, ok := rep.Find(account)
+	if !ok {
+		t.Fatalf("account %s missing from %+v", account, rep)
 	}
-	t.Fatalf("account %s missing from %+v", account, rep)
-	return refresh.AccountReport{}
+	return r
 }
 
 func TestFirstRunRefreshesAndSecondPassDoesNothing(t *testing.T) {

@@ -140,6 +140,9 @@ variable "function_zip" {
 }
 
 variable "memory" {
+  # Measured (README, "Performance and cost"): a due pass of 1,000 accounts
+  # peaks at 35 MiB RSS, an idle pass of 10,000 at 79 MiB; 256M leaves room
+  # and gets more CPU than 128M.
   description = "Memory of the function's instance, e.g. \"256M\"."
   type        = string
   default     = "256M"

@@ -252,13 +252,11 @@ func (h *harness) assertNoTokenLeak(ids ...string) {
 
 func result(t *testing.T, rep refresh.Report, id string) refresh.AccountReport {
 	t.Helper()
-	for _, r := range rep.Accounts {
-		if r.Account == id {
-			return r
-		}
+	r, ok := rep.Find(id)
+	if !ok {
+		t.Fatalf("account %s missing from %+v", id, rep)
 	}
-	t.Fatalf("account %s missing from %+v", id, rep)
-	return refresh.AccountReport{}
+	return r
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

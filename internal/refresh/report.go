@@ -55,6 +55,16 @@ type Report struct {
 	Failed    int             `json:"failed"`
 }
 
+// Find returns the line of the account named id.
+func (r Report) Find(id string) (AccountReport, bool) {
+	for _, a := range r.Accounts {
+		if a.Account == id {
+			return a, true
+		}
+	}
+	return AccountReport{}, false
+}
+
 // OK reports whether no account failed or needs re-authorisation.
 func (r Report) OK() bool { return r.Failed == 0 }
 
