@@ -142,12 +142,12 @@ func TestVersionsRoundTrip(t *testing.T) {
 		}
 	}
 
-	latest, p, err := s2.Latest(t.Context(), a)
+	latest, p, err := refresh.Current(t.Context(), s2, a)
 	if err != nil {
-		t.Fatalf("Latest: %v", err)
+		t.Fatalf("Current: %v", err)
 	}
 	if latest.Number != 3 || string(p) != payloads[2] {
-		t.Errorf("Latest = %d %q, want 3 %q", latest.Number, p, payloads[2])
+		t.Errorf("Current = %d %q, want 3 %q", latest.Number, p, payloads[2])
 	}
 }
 
@@ -207,10 +207,10 @@ func TestDestroyAndDisable(t *testing.T) {
 	if err := s.DisableVersion(t.Context(), a, v1); !errors.Is(err, ErrNotEnabled) {
 		t.Errorf("disabling a destroyed version: %v, want ErrNotEnabled", err)
 	}
-	// Latest passes over the disabled newest version.
-	latest, p, err := s.Latest(t.Context(), a)
+	// Current passes over the disabled newest version.
+	latest, p, err := refresh.Current(t.Context(), s, a)
 	if err != nil || latest.Number != v2.Number || string(p) != "token-two" {
-		t.Errorf("Latest = %d %q %v, want 2 token-two", latest.Number, p, err)
+		t.Errorf("Current = %d %q %v, want 2 token-two", latest.Number, p, err)
 	}
 	// A disabled version can still be destroyed.
 	if err := s.Destroy(t.Context(), a, v3); err != nil {
@@ -239,8 +239,8 @@ func TestDestroyAndDisable(t *testing.T) {
 	if err := s.Destroy(t.Context(), a, v2); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Latest(t.Context(), a); !errors.Is(err, refresh.ErrNotFound) {
-		t.Errorf("Latest with no enabled version: %v, want ErrNotFound", err)
+	if _, _, err := refresh.Current(t.Context(), s, a); !errors.Is(err, refresh.ErrNotFound) {
+		t.Errorf("Current with no enabled version: %v, want ErrNotFound", err)
 	}
 }
 
@@ -264,8 +264,8 @@ func TestChecksumMismatch(t *testing.T) {
 	if strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("error shows the payload: %v", err)
 	}
-	if _, _, err := s.Latest(t.Context(), a); !errors.Is(err, refresh.ErrChecksum) {
-		t.Errorf("Latest of a damaged payload: %v, want ErrChecksum", err)
+	if _, _, err := refresh.Current(t.Context(), s, a); !errors.Is(err, refresh.ErrChecksum) {
+		t.Errorf("Current of a damaged payload: %v, want ErrChecksum", err)
 	}
 }
 
@@ -280,7 +280,7 @@ func TestMissingSecret(t *testing.T) {
 		"Access":   func() error { _, err := s.Access(ctx, a, refresh.Version{Number: 1}); return err },
 		"Add":      func() error { _, err := s.Add(ctx, a, []byte("x")); return err },
 		"Destroy":  func() error { return s.Destroy(ctx, a, refresh.Version{Number: 1}) },
-		"Latest":   func() error { _, _, err := s.Latest(ctx, a); return err },
+		"Current":   func() error { _, _, err := refresh.Current(ctx, s, a); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, refresh.ErrNotFound) {
@@ -302,9 +302,9 @@ func TestCreateSecretIsIdempotent(t *testing.T) {
 	if again != a {
 		t.Errorf("second CreateSecret = %+v, want %+v", again, a)
 	}
-	_, p, err := s.Latest(t.Context(), a)
+	_, p, err := refresh.Current(t.Context(), s, a)
 	if err != nil || string(p) != "kept" {
-		t.Errorf("after creating again, Latest = %q, %v; want the version kept", p, err)
+		t.Errorf("after creating again, Current = %q, %v; want the version kept", p, err)
 	}
 }
 

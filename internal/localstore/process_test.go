@@ -243,9 +243,9 @@ func TestKillDuringWrites(t *testing.T) {
 			}
 		}
 		newest := vs[len(vs)-1]
-		latest, _, err := s.Latest(t.Context(), a)
+		latest, _, err := refresh.Current(t.Context(), s, a)
 		if err != nil || latest.Number != newest.Number {
-			t.Errorf("round %d: Latest = %d, %v; want the newest, %d", round, latest.Number, err, newest.Number)
+			t.Errorf("round %d: Current = %d, %v; want the newest, %d", round, latest.Number, err, newest.Number)
 		}
 		// The state's current version, if recorded, is still readable.
 		states, err := s.Load(t.Context(), []refresh.Account{a})

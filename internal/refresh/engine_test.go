@@ -210,7 +210,7 @@ func (h *harness) versions(id string) []refresh.Version {
 // currentToken is the token of id's newest enabled version.
 func (h *harness) currentToken(id string) (string, refresh.Version) {
 	h.t.Helper()
-	v, raw, err := h.store.Latest(context.Background(), h.account(id))
+	v, raw, err := refresh.Current(context.Background(), h.store, h.account(id))
 	if err != nil {
 		h.t.Fatalf("reading the newest version of %s: %v", id, err)
 	}

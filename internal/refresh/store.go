@@ -3,6 +3,7 @@ package refresh
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -153,4 +154,27 @@ func SecretID(name string) (string, bool) {
 		id = id[:j]
 	}
 	return id, id != ""
+}
+
+// Current returns the account's newest enabled version and its payload: the
+// token consumers reading "latest" get. No enabled version is ErrNotFound.
+func Current(ctx context.Context, s SecretStore, a Account) (Version, []byte, error) {
+	versions, err := s.Versions(ctx, a)
+	if err != nil {
+		return Version{}, nil, err
+	}
+	var current Version
+	for _, v := range versions {
+		if v.State == VersionEnabled && v.Number > current.Number {
+			current = v
+		}
+	}
+	if current.Number == 0 {
+		return Version{}, nil, fmt.Errorf("no enabled version of %s: %w", a.Secret, ErrNotFound)
+	}
+	payload, err := s.Access(ctx, a, current)
+	if err != nil {
+		return Version{}, nil, err
+	}
+	return current, payload, nil
 }

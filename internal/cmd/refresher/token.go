@@ -49,20 +49,7 @@ func printToken(ctx context.Context, e *env, args []string) error {
 // currentPayload reads the payload of the account's newest enabled version:
 // the one consumers reading "latest" get. No such version is ErrNotFound.
 func currentPayload(ctx context.Context, svc *service.Service, a refresh.Account) (payload.Payload, error) {
-	versions, err := svc.Secrets().Versions(ctx, a)
-	if err != nil {
-		return payload.Payload{}, err
-	}
-	var current refresh.Version
-	for _, v := range versions {
-		if v.State == refresh.VersionEnabled && v.Number > current.Number {
-			current = v
-		}
-	}
-	if current.Number == 0 {
-		return payload.Payload{}, fmt.Errorf("no enabled version of %s: %w", a.Secret, refresh.ErrNotFound)
-	}
-	raw, err := svc.Secrets().Access(ctx, a, current)
+	_, raw, err := refresh.Current(ctx, svc.Secrets(), a)
 	if err != nil {
 		return payload.Payload{}, err
 	}
