@@ -280,7 +280,7 @@ func TestMissingSecret(t *testing.T) {
 		"Access":   func() error { _, err := s.Access(ctx, a, refresh.Version{Number: 1}); return err },
 		"Add":      func() error { _, err := s.Add(ctx, a, []byte("x")); return err },
 		"Destroy":  func() error { return s.Destroy(ctx, a, refresh.Version{Number: 1}) },
-		"Current":   func() error { _, _, err := refresh.Current(ctx, s, a); return err },
+		"Current":  func() error { _, _, err := refresh.Current(ctx, s, a); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, refresh.ErrNotFound) {
