@@ -154,6 +154,13 @@ func TestTokenAsArgumentIsRefused(t *testing.T) {
 			}
 			wantOneLine(t, cmd, r.stderr)
 		}
+		// A token pasted where the account name goes is refused, not echoed.
+		for _, cmd := range []string{"add", "token"} {
+			r := w.runCall(call{stdin: strings.NewReader("")}, cmd, tok)
+			if r.code != 2 || !strings.Contains(r.stderr, "looks like a pasted token") {
+				t.Errorf("refresher %s TOKEN: want exit 2 saying it looks like a token, got %v", cmd, r)
+			}
+		}
 		if vs := w.versions("main"); len(vs) != 0 {
 			t.Errorf("a version was stored: %v", vs)
 		}

@@ -44,6 +44,10 @@ func init() {
 	}
 }
 
+// pastedTokenLength is where an ACCOUNT argument stops looking like a name:
+// Threads tokens are well over a hundred characters, account names short.
+const pastedTokenLength = 100
+
 // accountArg reads the one ACCOUNT argument.
 func accountArg(name string, args []string) (string, error) {
 	switch {
@@ -52,6 +56,9 @@ func accountArg(name string, args []string) (string, error) {
 	case len(args) > 1:
 		// Not echoed: an extra argument is most likely a pasted token.
 		return "", usagef("unexpected argument after ACCOUNT %q; tokens and secrets are read from standard input or a file, never from arguments", args[0])
+	case len(args[0]) >= pastedTokenLength:
+		// Not echoed: something this long is most likely a pasted token.
+		return "", usagef("ACCOUNT is %d characters long, which looks like a pasted token; name the account (e.g. main) and give tokens on standard input", len(args[0]))
 	case !config.ValidAccountName(args[0]):
 		return "", usagef("ACCOUNT %q is not a valid name: use letters, digits, '-' and '_'", args[0])
 	}
