@@ -90,10 +90,23 @@ const (
 // ErrConfig marks an Engine that cannot run: a field is missing.
 var ErrConfig = errors.New("refresh engine misconfigured")
 
+// checkStatus checks what a status view needs: the state store and the
+// accounts.
+func (e *Engine) checkStatus() error {
+	if e.States == nil || e.Accounts == nil {
+		return errors.Join(ErrConfig, errors.New("a state store and accounts are required"))
+	}
+	return nil
+}
+
+// check checks what a pass needs: everything.
 func (e *Engine) check() error {
+	if err := e.checkStatus(); err != nil {
+		return err
+	}
 	switch {
-	case e.Secrets == nil, e.States == nil, e.Threads == nil, e.Accounts == nil:
-		return errors.Join(ErrConfig, errors.New("stores, Threads client and accounts are required"))
+	case e.Secrets == nil, e.Threads == nil:
+		return errors.Join(ErrConfig, errors.New("a secret store and a Threads client are required"))
 	case e.RefreshAfter <= 0, e.KeepVersions < 1, e.Concurrency < 1, e.ThreadsTimeout <= 0:
 		return errors.Join(ErrConfig, errors.New("RefreshAfter, KeepVersions, Concurrency and ThreadsTimeout must be positive"))
 	}

@@ -2,7 +2,6 @@ package refresh
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -10,8 +9,8 @@ import (
 // without touching the secret store or Threads. An account without state
 // has result "unknown"; the others have their stored status as result.
 func (e *Engine) Status(ctx context.Context) (Report, error) {
-	if e.States == nil || e.Accounts == nil {
-		return Report{}, errors.Join(ErrConfig, errors.New("a state store and accounts are required"))
+	if err := e.checkStatus(); err != nil {
+		return Report{}, err
 	}
 	accounts, states, err := e.load(ctx)
 	if err != nil {

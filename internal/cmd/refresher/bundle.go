@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -61,6 +62,5 @@ func moduleRoot() (string, error) {
 }
 
 func isThisModule(gomod []byte) bool {
-	const want = "module github.com/threads-token-refresher/threads-token-refresher\n"
-	return len(gomod) >= len(want) && string(gomod[:len(want)]) == want
+	return bytes.HasPrefix(gomod, []byte("module github.com/threads-token-refresher/threads-token-refresher\n"))
 }
