@@ -186,14 +186,7 @@ func TestAddRefusedToken(t *testing.T) {
 			{"unknown", "THAAnotatokenthefakeeverissued", "Cannot parse access token"},
 		}
 		for _, tt := range tests {
-			r := w.runIn(tt.token+"\n", "add", "main")
-			if r.code != 1 || r.stdout != "" {
-				t.Errorf("%s token: want exit 1 and nothing on stdout, got %v", tt.name, r)
-			}
-			line := wantOneLine(t, tt.name, r.stderr)
-			if !strings.Contains(line, "account main") || !strings.Contains(line, tt.message) {
-				t.Errorf("%s token: the line should name the account and say %q: %q", tt.name, tt.message, line)
-			}
+			wantAccountFailure(t, tt.name+" token", w.runIn(tt.token+"\n", "add", "main"), tt.message)
 		}
 		wantNothingStored(t, w, "main")
 	})
@@ -259,13 +252,7 @@ func TestExchangeFailures(t *testing.T) {
 		}
 		for _, tt := range tests {
 			r := w.runCall(call{stdin: strings.NewReader(tt.short), env: map[string]string{"THREADS_APP_SECRET": tt.appSecret}}, "exchange", "main")
-			if r.code != 1 || r.stdout != "" {
-				t.Errorf("%s: want exit 1 and nothing on stdout, got %v", tt.name, r)
-			}
-			line := wantOneLine(t, tt.name, r.stderr)
-			if !strings.Contains(line, "account main") || !strings.Contains(line, tt.message) {
-				t.Errorf("%s: the line should name the account and say %q: %q", tt.name, tt.message, line)
-			}
+			wantAccountFailure(t, tt.name, r, tt.message)
 		}
 		wantNothingStored(t, w, "main")
 		if n := w.th.Calls(threadsfake.PathMe); n != 0 {
@@ -525,4 +512,17 @@ func TestLoginGoogleMissingSecret(t *testing.T) {
 		t.Errorf("label managed-by = %q", got)
 	}
 	wantStored(t, w, "main", w.newestToken("main"), u)
+}
+
+// wantAccountFailure asserts a failure of account main: exit 1, nothing on
+// stdout, and one line naming the account and saying message.
+func wantAccountFailure(t *testing.T, what string, r result, message string) {
+	t.Helper()
+	if r.code != 1 || r.stdout != "" {
+		t.Errorf("%s: want exit 1 and nothing on stdout, got %v", what, r)
+	}
+	line := wantOneLine(t, what, r.stderr)
+	if !strings.Contains(line, "account main") || !strings.Contains(line, message) {
+		t.Errorf("%s: the line should name the account and say %q: %q", what, message, line)
+	}
 }
