@@ -482,6 +482,7 @@ func TestAPIErrorIs(t *testing.T) {
 		{threads.APIError{HTTPStatus: 400, Code: 100, Subcode: 33}, neither, "unsupported request (code 100/33)"},
 	}
 	for _, tt := range tests {
+		tt.err.Platform = threads.Platform.Name // as the Threads client sets it
 		err := fmt.Errorf("wrapped: %w", &tt.err)
 		if got := classOf(err); len(got) != 1 || got[0] != tt.want {
 			t.Errorf("%+v classified %v, want %v", tt.err, got, tt.want)

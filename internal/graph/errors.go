@@ -1,14 +1,11 @@
-package threads
+package graph
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -16,15 +13,16 @@ import (
 // and ErrTransient; one that is neither will fail the same way if sent
 // again.
 var (
-	// ErrNeedsReauth means Threads no longer accepts the token (code 190 or
-	// 102): only a person logging in again helps.
-	ErrNeedsReauth = errors.New("Threads no longer accepts the token; a person must log in again")
+	// ErrNeedsReauth means the platform no longer accepts the token (code
+	// 190 or 102; through Refresher also a dead token or a missing
+	// permission): only a person logging in again helps.
+	ErrNeedsReauth = errors.New("the platform no longer accepts the token; a person must log in again")
 	// ErrTransient means the same request may succeed later: a network
 	// failure, a timeout, an outage, a rate limit.
-	ErrTransient = errors.New("temporary Threads failure")
-	// ErrBadAnswer means Threads answered success with a body that holds no
-	// usable result (no token, a non-positive expiry, not JSON).
-	ErrBadAnswer = errors.New("unusable answer from Threads")
+	ErrTransient = errors.New("temporary Graph API failure")
+	// ErrBadAnswer means the platform answered success with a body that
+	// holds no usable result (no token, a non-positive expiry, not JSON).
+	ErrBadAnswer = errors.New("unusable answer from the Graph API")
 )
 
 // redacted replaces secrets in error text.
@@ -33,8 +31,11 @@ const redacted = "[REDACTED]"
 // APIError is an error answer of the Graph API, or a non-2xx answer without
 // a JSON body.
 type APIError struct {
+	// Platform names the platform that answered ("Threads"); errors start
+	// with it.
+	Platform   string
 	HTTPStatus int
-	// Type is "OAuthException", "THApiException", ...
+	// Type is "OAuthException", "THApiException", "IGApiException", ...
 	Type    string
 	Code    int
 	Subcode int
@@ -47,17 +48,22 @@ type APIError struct {
 	FBTraceID string
 }
 
-// Error reads like "Threads: token expired (code 190/463): Error validating
-// access token: ...".
+// Error reads like "Instagram: token expired (code 190/463): Error
+// validating access token: ...".
 func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Platform != "" {
+		b.WriteString(e.Platform)
+		b.WriteString(": ")
+	}
 	if e.Code == 0 && e.Type == "" {
 		if e.Message != "" {
-			return "Threads: " + e.Message
+			b.WriteString(e.Message)
+		} else {
+			fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
 		}
-		return fmt.Sprintf("Threads: HTTP %d", e.HTTPStatus)
+		return b.String()
 	}
-	var b strings.Builder
-	b.WriteString("Threads: ")
 	b.WriteString(e.phrase())
 	if e.Code != 0 {
 		fmt.Fprintf(&b, " (code %d", e.Code)
@@ -86,6 +92,8 @@ func (e *APIError) phrase() string {
 			return "app removed by the user"
 		case 459:
 			return "user checkpointed"
+		case 464:
+			return "user not confirmed"
 		case 493:
 			return "user inactive for 90 days"
 		}
@@ -93,17 +101,18 @@ func (e *APIError) phrase() string {
 	case 102:
 		return "session key invalid"
 	case 1, 2:
-		return "temporary Threads error"
+		if e.Platform == "" {
+			return "temporary error"
+		}
+		return "temporary " + e.Platform + " error"
 	case 4, 17, 32, 613:
 		return "rate limited"
 	case 100:
 		return "unsupported request"
 	case 101:
 		return "app credentials rejected"
-	case 10:
-		return "permission missing"
 	}
-	if e.Code >= 200 && e.Code <= 299 {
+	if e.permissionMissing() {
 		return "permission missing"
 	}
 	if e.Type != "" {
@@ -136,11 +145,17 @@ func (e *APIError) transient() bool {
 	return e.Transient || e.HTTPStatus >= 500 || e.HTTPStatus == 429
 }
 
+// permissionMissing reports the codes of a permission the app lacks or the
+// user did not grant: 10 and 200-299.
+func (e *APIError) permissionMissing() bool {
+	return e.Code == 10 || (e.Code >= 200 && e.Code <= 299)
+}
+
 // apiErrorOf builds the error of an answer from its status and body. Both
 // the Graph shape {"error":{...}} and the flat shape {"error_type", "code",
 // "error_message"} are understood.
-func apiErrorOf(status int, obj map[string]json.RawMessage, isObject bool, rd redactor) *APIError {
-	e := &APIError{HTTPStatus: status}
+func apiErrorOf(platform string, status int, obj map[string]json.RawMessage, isObject bool, rd redactor) *APIError {
+	e := &APIError{Platform: platform, HTTPStatus: status}
 	if !isObject {
 		e.Message = fmt.Sprintf("HTTP %d with a non-JSON body", status)
 		e.Transient = true
@@ -229,81 +244,4 @@ func (r redactor) redact(s string) string {
 		s = strings.ReplaceAll(s, old, redacted)
 	}
 	return s
-}
-
-func isJSONObject(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) > 0 && raw[0] == '{'
-}
-
-// stringField returns obj[key] when it is a JSON string.
-func stringField(obj map[string]json.RawMessage, key string) (string, bool) {
-	raw, ok := obj[key]
-	if !ok {
-		return "", false
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
-}
-
-// intField returns obj[key] when it is an integer, as a JSON number or as a
-// string holding one.
-func intField(obj map[string]json.RawMessage, key string) (int64, bool) {
-	raw, ok := obj[key]
-	if !ok {
-		return 0, false
-	}
-	var text string
-	if err := json.Unmarshal(raw, &text); err != nil {
-		text = string(bytes.TrimSpace(raw))
-	}
-	n, err := strconv.ParseInt(text, 10, 64)
-	if err != nil {
-		// 5183944.0 is still a number of seconds.
-		f, ferr := strconv.ParseFloat(text, 64)
-		if ferr != nil || math.IsNaN(f) || f > 1<<62 || f < -(1<<62) {
-			return 0, false
-		}
-		return int64(f), true
-	}
-	return n, true
-}
-
-func intOr0(obj map[string]json.RawMessage, key string) int {
-	n, _ := intField(obj, key)
-	return int(n)
-}
-
-// boolField returns obj[key] when it is true or "true".
-func boolField(obj map[string]json.RawMessage, key string) bool {
-	switch string(bytes.TrimSpace(obj[key])) {
-	case "true", `"true"`:
-		return true
-	}
-	return false
-}
-
-// decodeID reads an ID sent as a JSON string or a JSON integer, keeping the
-// integer's text so that no digit is lost to float64.
-func decodeID(raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", err
-		}
-		return s, nil
-	}
-	if string(raw) == "null" {
-		return "", nil
-	}
-	text := string(raw)
-	digits := strings.TrimPrefix(text, "-")
-	if digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return "", errors.New("neither a string nor an integer")
-	}
-	return text, nil
 }

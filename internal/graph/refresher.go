@@ -1,0 +1,83 @@
+package graph
+
+import (
+	"context"
+	"errors"
+)
+
+// Refresher refreshes one platform's tokens for the refresh engine: the
+// client's Refresh, plus a judgement of the refusals whose Graph code
+// leaves the token's fate open. Meta does not always answer 190 for a token
+// that no longer works (a revoked Threads token has been seen answering
+// code 100), and a missing permission needs a person as surely as an
+// expired token does:
+//
+//   - a missing permission (code 10 or 200-299) is ErrNeedsReauth, with a
+//     message naming the permission to grant (PermissionError);
+//   - any other refusal that is neither temporary nor a token error (code
+//     100, codes Meta does not document) is checked once with /me: if /me
+//     refuses the token too (190, 102 or 100), the token is dead and the
+//     error is ErrNeedsReauth with both answers (DeadTokenError); otherwise
+//     the refusal is returned as it was.
+type Refresher struct {
+	c *Client
+}
+
+// Refresher returns the client's Refresher.
+func (c *Client) Refresher() Refresher { return Refresher{c: c} }
+
+// Refresh refreshes token as Client.Refresh does, judging its refusals.
+func (r Refresher) Refresh(ctx context.Context, token string) (Token, error) {
+	tok, err := r.c.Refresh(ctx, token)
+	var refusal *APIError
+	if err == nil || !errors.As(err, &refusal) || refusal.needsReauth() || refusal.transient() {
+		return tok, err
+	}
+	if refusal.permissionMissing() {
+		return Token{}, &PermissionError{Err: err, Permission: r.c.p.Permission}
+	}
+	// One /me call tells a dead token from a refused request.
+	_, meErr := r.c.Me(ctx, token)
+	var me *APIError
+	if errors.As(meErr, &me) && (me.needsReauth() || (me.Code == 100 && !me.transient())) {
+		return Token{}, &DeadTokenError{Refresh: err, Me: meErr}
+	}
+	return Token{}, err
+}
+
+// PermissionError is a refresh refused because the token lacks a
+// permission. It is ErrNeedsReauth: the person must log in again and grant
+// it (after the app itself has been given it, if it has not).
+type PermissionError struct {
+	// Err is the refusal.
+	Err error
+	// Permission is the permission a refresh needs: threads_basic,
+	// instagram_business_basic.
+	Permission string
+}
+
+func (e *PermissionError) Error() string {
+	return e.Err.Error() + "; a refresh needs the " + e.Permission + " permission: make sure the app has it and grant it at login"
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// Is makes a PermissionError ErrNeedsReauth, and never ErrTransient.
+func (e *PermissionError) Is(target error) bool { return target == ErrNeedsReauth }
+
+// DeadTokenError is a refresh refused with a code that does not say the
+// token is dead, for a token that /me then refused too. It is
+// ErrNeedsReauth, and its text holds both answers.
+type DeadTokenError struct {
+	// Refresh is the refresh's refusal; Me is /me's.
+	Refresh, Me error
+}
+
+func (e *DeadTokenError) Error() string {
+	return e.Refresh.Error() + "; the token fails /me too, so it no longer works: " + e.Me.Error()
+}
+
+func (e *DeadTokenError) Unwrap() []error { return []error{e.Refresh, e.Me} }
+
+// Is makes a DeadTokenError ErrNeedsReauth.
+func (e *DeadTokenError) Is(target error) bool { return target == ErrNeedsReauth }
