@@ -64,22 +64,21 @@ func shortLivedOf(obj map[string]json.RawMessage) (ShortLived, error) {
 }
 
 // userOf reads the answer of /me, whose user ID is in idField. An answer
-// without it but with "id" gives that: Instagram's /me answers the
-// app-scoped "id" beside "user_id".
+// without that field but with "id" gives that: the ID every Graph node has.
 func userOf(obj map[string]json.RawMessage, idField string) (User, error) {
+	field := idField
+	raw, ok := obj[field]
+	if !ok {
+		field = "id"
+		raw = obj[field]
+	}
 	var u User
-	for _, field := range []string{idField, "id"} {
-		raw, ok := obj[field]
-		if !ok {
-			continue
-		}
+	if raw != nil {
 		id, err := decodeID(raw)
 		if err != nil {
 			return User{}, fmt.Errorf("%w: %s: %v", ErrBadAnswer, field, err)
 		}
-		if u.ID = id; u.ID != "" {
-			break
-		}
+		u.ID = id
 	}
 	if u.ID == "" {
 		return User{}, fmt.Errorf("%w: no %s in the answer", ErrBadAnswer, idField)

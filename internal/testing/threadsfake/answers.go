@@ -43,11 +43,13 @@ func writeInvalidToken(w http.ResponseWriter) {
 	})
 }
 
+var badSecretError = graphError{
+	Message: "Error validating client secret.",
+	Type:    "OAuthException", Code: 101,
+}
+
 func writeBadSecret(w http.ResponseWriter) {
-	writeGraphError(w, http.StatusBadRequest, graphError{
-		Message: "Error validating client secret.",
-		Type:    "OAuthException", Code: 101,
-	})
+	writeGraphError(w, http.StatusBadRequest, badSecretError)
 }
 
 func writeGrantType(w http.ResponseWriter, got string) {
@@ -58,7 +60,7 @@ func writeGrantType(w http.ResponseWriter, got string) {
 	})
 }
 
-func writeUnsupported(w http.ResponseWriter, r *http.Request) {
+func (s *Server) writeUnsupported(w http.ResponseWriter, r *http.Request) {
 	object := strings.Trim(r.URL.Path, "/")
 	if i := strings.LastIndex(object, "/"); i >= 0 {
 		object = object[i+1:]
@@ -66,7 +68,7 @@ func writeUnsupported(w http.ResponseWriter, r *http.Request) {
 	writeGraphError(w, http.StatusBadRequest, graphError{
 		Message: fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation",
 			strings.ToLower(r.Method), object),
-		Type: "THApiException", Code: 100, Subcode: 33,
+		Type: s.face.apiException, Code: 100, Subcode: 33,
 	})
 }
 

@@ -1,7 +1,6 @@
 package threadsfake
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -10,11 +9,11 @@ import (
 // refresh serves GET /refresh_access_token.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		writeUnsupported(w, r)
+		s.writeUnsupported(w, r)
 		return
 	}
 	q := r.URL.Query()
-	if g := q.Get("grant_type"); g != "th_refresh_token" {
+	if g := q.Get("grant_type"); g != s.face.refreshGrant {
 		writeGrantType(w, g)
 		return
 	}
@@ -55,11 +54,11 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 // exchange serves GET /access_token.
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		writeUnsupported(w, r)
+		s.writeUnsupported(w, r)
 		return
 	}
 	q := r.URL.Query()
-	if g := q.Get("grant_type"); g != "th_exchange_token" {
+	if g := q.Get("grant_type"); g != s.face.exchangeGrant {
 		writeGrantType(w, g)
 		return
 	}
@@ -88,7 +87,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 // exchangeCode serves POST /oauth/access_token.
 func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeUnsupported(w, r)
+		s.writeUnsupported(w, r)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -107,7 +106,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Get("client_secret") != s.appSecret {
-		writeBadSecret(w)
+		s.writeCodeRefusal(w, badSecretError)
 		return
 	}
 	s.mu.Lock()
@@ -116,36 +115,29 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.codes[f.Get("code")]
 	switch {
 	case !ok:
-		writeGraphError(w, http.StatusBadRequest, graphError{Message: "Invalid verification code format.", Type: "OAuthException", Code: 100})
+		s.writeCodeRefusal(w, graphError{Message: "Invalid verification code format.", Type: "OAuthException", Code: 100})
 		return
 	case c.used:
-		writeGraphError(w, http.StatusBadRequest, graphError{Message: "This authorization code has been used.", Type: "OAuthException", Code: 100})
+		s.writeCodeRefusal(w, graphError{Message: "This authorization code has been used.", Type: "OAuthException", Code: 100})
 		return
 	case !now.Before(c.expiresAt):
-		writeGraphError(w, http.StatusBadRequest, graphError{Message: "This authorization code has expired.", Type: "OAuthException", Code: 100})
+		s.writeCodeRefusal(w, graphError{Message: "This authorization code has expired.", Type: "OAuthException", Code: 100})
 		return
 	case c.appID != s.appID || c.redirectURI != f.Get("redirect_uri"):
-		writeGraphError(w, http.StatusBadRequest, graphError{
+		s.writeCodeRefusal(w, graphError{
 			Message: "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
 			Type:    "OAuthException", Code: 100,
 		})
 		return
 	}
 	c.used = true
-	var userID any = json.Number(c.userID)
-	if s.userIDString || !isDigits(c.userID) {
-		userID = c.userID
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": s.issueLocked(c.userID, c.username, false, now),
-		"user_id":      userID,
-	})
+	s.writeCodeAnswer(w, s.issueLocked(c.userID, c.username, false, now), c.userID)
 }
 
-// me serves GET /v1.0/me.
+// me serves GET /v1.0/me (Threads) or /v26.0/me (Instagram).
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		writeUnsupported(w, r)
+		s.writeUnsupported(w, r)
 		return
 	}
 	q := r.URL.Query()
@@ -159,13 +151,11 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	if s.refuseLocked(w, t, s.nowLocked()) {
 		return
 	}
-	answer := map[string]any{"id": t.userID}
+	var fields []string
 	for _, f := range strings.Split(q.Get("fields"), ",") {
-		if strings.TrimSpace(f) == "username" {
-			answer["username"] = t.username
-		}
+		fields = append(fields, strings.TrimSpace(f))
 	}
-	writeJSON(w, http.StatusOK, answer)
+	writeJSON(w, http.StatusOK, s.meAnswer(t.userID, t.username, fields))
 }
 
 // refuseLocked answers the error of a known token that is revoked, retired

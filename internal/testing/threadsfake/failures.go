@@ -42,8 +42,14 @@ const (
 	// of the answer.
 	Reset
 	// Unsupported answers 400 with code 100, the "unsupported get request"
-	// error.
+	// error. A revoked Threads token has been seen answering it.
 	Unsupported
+	// PermissionMissing answers 403 with code 10: the app lacks a
+	// permission.
+	PermissionMissing
+	// PermissionDenied answers 403 with code 200: the user did not grant a
+	// permission.
+	PermissionDenied
 )
 
 var failureNames = map[Failure]string{
@@ -51,12 +57,22 @@ var failureNames = map[Failure]string{
 	Expired: "Expired", Revoked: "Revoked", InvalidToken: "InvalidToken",
 	FlatError: "FlatError", EmptyToken: "EmptyToken", NonJSON200: "NonJSON200",
 	ZeroExpiry: "ZeroExpiry", Hang: "Hang", Reset: "Reset", Unsupported: "Unsupported",
+	PermissionMissing: "PermissionMissing", PermissionDenied: "PermissionDenied",
 }
 
-// Failures lists every Failure, for table tests.
+// Failures lists the failures a client classifies from one answer, for
+// table tests of clients.
 func Failures() []Failure {
 	return []Failure{HTML5xx, Transient, RateLimited, Expired, Revoked, InvalidToken,
 		FlatError, EmptyToken, NonJSON200, ZeroExpiry, Hang, Reset, Unsupported}
+}
+
+// PermissionFailures lists the refusals for a missing permission. A client
+// classifies them as neither temporary nor a token error; what they mean
+// for the account (a new login granting the permission) is decided above
+// it, in graph.Refresher.
+func PermissionFailures() []Failure {
+	return []Failure{PermissionMissing, PermissionDenied}
 }
 
 func (f Failure) String() string {
@@ -92,15 +108,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Failure) {
 			"error_type": "OAuthException", "code": 400, "error_message": "Invalid platform app",
 		})
 	case EmptyToken:
-		if r.URL.Path == PathMe {
-			writeJSON(w, http.StatusOK, map[string]any{"id": "", "username": ""})
+		if r.URL.Path == s.face.mePath {
+			writeJSON(w, http.StatusOK, s.meAnswer("", "", []string{"username"}))
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"access_token": "", "token_type": "bearer", "expires_in": s.expiresIn})
 	case NonJSON200:
 		writeHTML(w, http.StatusOK)
 	case ZeroExpiry:
-		writeJSON(w, http.StatusOK, map[string]any{"access_token": "THAA" + randomBase62(180), "token_type": "bearer", "expires_in": 0})
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": s.face.tokenPrefix + randomBase62(180), "token_type": "bearer", "expires_in": 0})
 	case Hang:
 		select {
 		case <-r.Context().Done():
@@ -110,7 +126,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Failure) {
 	case Reset:
 		reset(w)
 	case Unsupported:
-		writeUnsupported(w, r)
+		s.writeUnsupported(w, r)
+	case PermissionMissing:
+		writeGraphError(w, http.StatusForbidden, graphError{
+			Message: "(#10) Application does not have permission for this action",
+			Type:    "OAuthException", Code: 10,
+		})
+	case PermissionDenied:
+		writeGraphError(w, http.StatusForbidden, graphError{
+			Message: "(#200) Permissions error",
+			Type:    "OAuthException", Code: 200,
+		})
 	default:
 		panic(fmt.Sprintf("threadsfake: unknown failure %d", int(f)))
 	}

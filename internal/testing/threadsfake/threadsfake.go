@@ -4,6 +4,11 @@
 // payloads Meta is known to send, and can be told to fail the next requests
 // in the ways Threads and the network do.
 //
+// With the Instagram option the same fake answers as the Instagram API with
+// Instagram Login instead: its grant types, its /me call, and its code
+// exchange on a host of its own (OAuthURL), with the same rules and the
+// same injectable failures.
+//
 // Behaviour Meta does not document is the fake's own choice and is marked
 // as such below; tests should not depend on its exact text.
 package threadsfake
@@ -37,10 +42,28 @@ const (
 	PathExchange = "/access_token"
 	PathCode     = "/oauth/access_token"
 	PathMe       = "/v1.0/me"
+	// PathInstagramMe is Instagram's /me, at the Graph API version its
+	// reference shows.
+	PathInstagramMe = "/v26.0/me"
 )
 
 // Option configures a Server.
 type Option func(*Server)
+
+// Instagram makes the fake answer as the Instagram API with Instagram
+// Login: IGAA tokens, the ig_refresh_token and ig_exchange_token grant
+// types, PathInstagramMe answering user_id and username, and the
+// authorization code exchanged on a second server (OAuthURL), answering
+// {"data":[{...}]} as Meta documents it now.
+func Instagram() Option {
+	return func(s *Server) { s.face = instagramFace }
+}
+
+// FlatCodeAnswer makes Instagram's code exchange answer the older flat
+// {"access_token","user_id","permissions"} instead of {"data":[{...}]}.
+func FlatCodeAnswer() Option {
+	return func(s *Server) { s.flatCode = true }
+}
 
 // App sets the app's ID and secret. Without it the fake uses DefaultAppID
 // and a random secret (see AppSecret).
@@ -88,6 +111,11 @@ type Server struct {
 	expiresIn       int64
 	userIDString    bool
 	retireOnRefresh bool
+	face            face
+	flatCode        bool
+	// oauth serves Instagram's code exchange; nil for Threads, whose Graph
+	// host exchanges codes itself.
+	oauth *httptest.Server
 
 	mu       sync.Mutex
 	now      time.Time // zero: the real clock
@@ -143,11 +171,15 @@ func New(opts ...Option) *Server {
 		tokens:    map[string]*tokenState{},
 		codes:     map[string]*codeState{},
 		calls:     map[string]int{},
+		face:      threadsFace,
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewServer(s.handler(false))
+	if s.face.separateOAuth {
+		s.oauth = httptest.NewServer(s.handler(true))
+	}
 	return s
 }
 
@@ -162,6 +194,22 @@ func Start(t testing.TB, opts ...Option) *Server {
 // URL is the base URL of the fake's Graph API ("http://127.0.0.1:port").
 func (s *Server) URL() string { return s.srv.URL }
 
+// OAuthURL is the base URL of the fake's code exchange: a server of its own
+// for Instagram (api.instagram.com), URL for Threads.
+func (s *Server) OAuthURL() string {
+	if s.oauth != nil {
+		return s.oauth.URL
+	}
+	return s.srv.URL
+}
+
+// MePath is the path of the platform's /me: PathMe or PathInstagramMe.
+func (s *Server) MePath() string { return s.face.mePath }
+
+// TokenPrefix is how the tokens the fake issues begin: THAA for Threads,
+// IGAA for Instagram.
+func (s *Server) TokenPrefix() string { return s.face.tokenPrefix }
+
 // Client returns an HTTP client for the fake; it is closed with the fake.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
@@ -171,6 +219,9 @@ func (s *Server) Close() {
 	s.once.Do(func() {
 		close(s.closing)
 		s.srv.Close()
+		if s.oauth != nil {
+			s.oauth.Close()
+		}
 	})
 }
 
@@ -233,7 +284,7 @@ func (s *Server) issueLocked(userID, username string, longLived bool, issuedAt t
 	if longLived {
 		life = LongLivedLifetime
 	}
-	tok := "THAA" + randomBase62(180)
+	tok := s.face.tokenPrefix + randomBase62(180)
 	s.tokens[tok] = &tokenState{
 		userID: userID, username: username, longLived: longLived,
 		issuedAt: issuedAt, expiresAt: issuedAt.Add(life),
@@ -338,9 +389,14 @@ func (s *Server) TooYoungRefreshes() int {
 	return s.tooYoung
 }
 
+// handler serves the Graph host, or with oauth the code exchange host.
+func (s *Server) handler(oauth bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, oauth) }
+}
+
 // serve counts the request, waits the latency, then fails it as queued or
 // answers it.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, oauth bool) {
 	s.mu.Lock()
 	s.calls[r.URL.Path]++
 	s.total++
@@ -355,7 +411,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, f)
 		return
 	}
-	s.route(w, r)
+	s.route(w, r, oauth)
 }
 
 func (s *Server) takeFailureLocked(path string) Failure {
@@ -381,7 +437,12 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 	return false
 }
 
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+func (s *Server) route(w http.ResponseWriter, r *http.Request, oauth bool) {
+	if s.face.separateOAuth && oauth != (r.URL.Path == PathCode) {
+		// Instagram exchanges codes on its OAuth host, and only there.
+		s.writeUnsupported(w, r)
+		return
+	}
 	switch r.URL.Path {
 	case PathRefresh:
 		s.refresh(w, r)
@@ -389,7 +450,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.exchange(w, r)
 	case PathCode:
 		s.exchangeCode(w, r)
-	case PathMe:
+	case s.face.mePath:
 		s.me(w, r)
 	default:
 		if isVersioned(r.URL.Path) {
@@ -398,12 +459,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 				// Token endpoints have no version.
 				writeGraphError(w, http.StatusBadRequest, graphError{
 					Message: "Unsupported request - method type: " + strings.ToLower(r.Method),
-					Type:    "THApiException", Code: 100,
+					Type:    s.face.apiException, Code: 100,
 				})
 				return
 			}
 		}
-		writeUnsupported(w, r)
+		s.writeUnsupported(w, r)
 	}
 }
 

@@ -83,11 +83,17 @@ func post(t *testing.T, f *threadsfake.Server, path string, form url.Values) ans
 
 func send(t *testing.T, f *threadsfake.Server, method, target string, form url.Values) answer {
 	t.Helper()
+	return sendTo(t, f, f.URL(), method, target, form)
+}
+
+// sendTo sends a request to one of f's hosts: f.URL() or f.OAuthURL().
+func sendTo(t *testing.T, f *threadsfake.Server, base, method, target string, form url.Values) answer {
+	t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, f.URL()+target, body)
+	req, err := http.NewRequestWithContext(t.Context(), method, base+target, body)
 	if err != nil {
 		t.Fatal(err)
 	}
