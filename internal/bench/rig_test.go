@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/statestore"
@@ -364,7 +365,7 @@ func (w *world) engine(concurrency int) *refresh.Engine {
 	return &refresh.Engine{
 		Secrets:        secretstore.NewFromClient(w.smc),
 		States:         statestore.NewFromClient(w.fs.client, collection),
-		Threads:        threads.New(w.th.URL(), threadsTimeout, nil),
+		Platforms:      map[string]refresh.TokenRefresher{payload.PlatformThreads: threads.New(w.th.URL(), threadsTimeout, nil).Refresher()},
 		Accounts:       refresh.Fixed(w.accounts),
 		Logger:         logging.New(io.Discard, slog.LevelInfo),
 		RefreshAfter:   refreshAfter,

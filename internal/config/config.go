@@ -40,8 +40,12 @@ const (
 	DefaultRefreshAfter      = 24 * time.Hour
 	DefaultKeepVersions      = 2
 	DefaultThreadsAPIBaseURL = "https://graph.threads.net"
-	DefaultConcurrency       = 8
-	DefaultThreadsTimeout    = 10 * time.Second
+	// DefaultInstagramAPIBaseURL serves Instagram's refresh, exchange and
+	// /me; DefaultInstagramOAuthBaseURL its authorization code exchange.
+	DefaultInstagramAPIBaseURL   = "https://graph.instagram.com"
+	DefaultInstagramOAuthBaseURL = "https://api.instagram.com"
+	DefaultConcurrency           = 8
+	DefaultThreadsTimeout        = 10 * time.Second
 )
 
 // Config is the validated configuration.
@@ -59,6 +63,8 @@ type Config struct {
 	RefreshAfter              time.Duration
 	KeepVersions              int
 	ThreadsAPIBaseURL         string
+	InstagramAPIBaseURL       string
+	InstagramOAuthBaseURL     string
 	SecretManagerEmulatorHost string
 	FirestoreEmulatorHost     string
 	Concurrency               int
@@ -103,7 +109,6 @@ func Load(lookup LookupFunc) (*Config, error) {
 		TokensCollection:          orDefault(get("TOKENS_COLLECTION"), DefaultTokensCollection),
 		SecretManagerEmulatorHost: get("SECRET_MANAGER_EMULATOR_HOST"),
 		FirestoreEmulatorHost:     get("FIRESTORE_EMULATOR_HOST"),
-		ThreadsAPIBaseURL:         strings.TrimRight(orDefault(get("THREADS_API_BASE_URL"), DefaultThreadsAPIBaseURL), "/"),
 	}
 
 	switch s := strings.ToLower(get("STORE")); s {
@@ -152,8 +157,17 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if c.PassTimeout < 0 {
 		return nil, &Error{"PASS_TIMEOUT", fmt.Sprintf("is %s; it must not be negative", c.PassTimeout)}
 	}
-	if u, perr := url.Parse(c.ThreadsAPIBaseURL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return nil, &Error{"THREADS_API_BASE_URL", fmt.Sprintf("is %q; it must be an http or https URL such as %s", c.ThreadsAPIBaseURL, DefaultThreadsAPIBaseURL)}
+	for _, b := range []struct {
+		dst       *string
+		name, def string
+	}{
+		{&c.ThreadsAPIBaseURL, "THREADS_API_BASE_URL", DefaultThreadsAPIBaseURL},
+		{&c.InstagramAPIBaseURL, "INSTAGRAM_API_BASE_URL", DefaultInstagramAPIBaseURL},
+		{&c.InstagramOAuthBaseURL, "INSTAGRAM_OAUTH_BASE_URL", DefaultInstagramOAuthBaseURL},
+	} {
+		if *b.dst, err = baseURL(get, b.name, b.def); err != nil {
+			return nil, err
+		}
 	}
 	if c.LogLevel, err = logging.ParseLevel(get("LOG_LEVEL")); err != nil {
 		return nil, &Error{"LOG_LEVEL", fmt.Sprintf("is %q; use debug, info, warn or error", get("LOG_LEVEL"))}
@@ -209,6 +223,15 @@ func parseAccounts(v string, store Store, project string) ([]refresh.Account, er
 	return accounts, nil
 }
 
+// baseURL reads the root URL of an API: http or https, a host, no query.
+func baseURL(get func(string) string, name, def string) (string, error) {
+	v := strings.TrimRight(orDefault(get(name), def), "/")
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return "", &Error{name, fmt.Sprintf("is %q; it must be an http or https URL such as %s", v, def)}
+	}
+	return v, nil
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -257,6 +280,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("refreshAfter", c.RefreshAfter),
 		slog.Int("keepVersions", c.KeepVersions),
 		slog.String("threadsAPIBaseURL", c.ThreadsAPIBaseURL),
+		slog.String("instagramAPIBaseURL", c.InstagramAPIBaseURL),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Duration("threadsTimeout", c.ThreadsTimeout),
 		slog.Bool("secretManagerEmulator", c.SecretManagerEmulatorHost != ""),

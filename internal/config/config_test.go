@@ -27,16 +27,31 @@ func TestLoadDefaults(t *testing.T) {
 			{ID: "main", Secret: "projects/p/secrets/main"},
 			{ID: "second", Secret: "projects/other/secrets/second"},
 		},
-		FirestoreDatabase: "(default)",
-		TokensCollection:  "threads_tokens",
-		RefreshAfter:      24 * time.Hour,
-		KeepVersions:      2,
-		ThreadsAPIBaseURL: "https://graph.threads.net",
-		Concurrency:       8,
-		ThreadsTimeout:    10 * time.Second,
+		FirestoreDatabase:     "(default)",
+		TokensCollection:      "threads_tokens",
+		RefreshAfter:          24 * time.Hour,
+		KeepVersions:          2,
+		ThreadsAPIBaseURL:     "https://graph.threads.net",
+		InstagramAPIBaseURL:   "https://graph.instagram.com",
+		InstagramOAuthBaseURL: "https://api.instagram.com",
+		Concurrency:           8,
+		ThreadsTimeout:        10 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load = %+v\nwant %+v", c, want)
+	}
+}
+
+func TestLoadInstagramBaseURLs(t *testing.T) {
+	t.Parallel()
+	c, err := Load(lookup(map[string]string{
+		"REFRESHER_DB": "/tmp/x.db", "INSTAGRAM_API_BASE_URL": "http://127.0.0.1:8001/", "INSTAGRAM_OAUTH_BASE_URL": " http://127.0.0.1:8002 ",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InstagramAPIBaseURL != "http://127.0.0.1:8001" || c.InstagramOAuthBaseURL != "http://127.0.0.1:8002" {
+		t.Errorf("Instagram base URLs = %q, %q; want them trimmed of blanks and trailing slashes", c.InstagramAPIBaseURL, c.InstagramOAuthBaseURL)
 	}
 }
 
@@ -75,6 +90,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"concurrency", "CONCURRENCY", "-1"},
 		{"timeout", "THREADS_TIMEOUT", "0s"},
 		{"base url", "THREADS_API_BASE_URL", "graph.threads.net"},
+		{"instagram base url", "INSTAGRAM_API_BASE_URL", "graph.instagram.com"},
+		{"instagram base url with a query", "INSTAGRAM_API_BASE_URL", "https://graph.instagram.com/?v=1"},
+		{"instagram oauth url", "INSTAGRAM_OAUTH_BASE_URL", "ftp://api.instagram.com"},
 		{"log level", "LOG_LEVEL", "loud"},
 		{"store", "STORE", "s3"},
 		{"collection", "TOKENS_COLLECTION", "a/b"},

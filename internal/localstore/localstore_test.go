@@ -415,6 +415,7 @@ func TestLoadAndCommit(t *testing.T) {
 	want := refresh.State{
 		Secret:        main.Secret,
 		Version:       "secrets/main/versions/3",
+		Platform:      "instagram",
 		RefreshedAt:   c.Now(),
 		ExpiresAt:     c.Now().Add(60 * 24 * time.Hour),
 		Status:        refresh.StatusFailing,
@@ -447,7 +448,7 @@ func TestLoadAndCommit(t *testing.T) {
 }
 
 func stateEqual(a, b refresh.State) bool {
-	return a.Secret == b.Secret && a.Version == b.Version &&
+	return a.Secret == b.Secret && a.Version == b.Version && a.Platform == b.Platform &&
 		a.RefreshedAt.Equal(b.RefreshedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
 		a.Status == b.Status && a.LastError == b.LastError &&
 		a.Failures == b.Failures && a.LastAttemptAt.Equal(b.LastAttemptAt)
@@ -620,7 +621,7 @@ func TestStateFieldNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := refresh.State{
-		Secret: a.Secret, Version: "secrets/main/versions/1",
+		Secret: a.Secret, Version: "secrets/main/versions/1", Platform: "threads",
 		RefreshedAt: c.Now(), ExpiresAt: c.Now(), Status: refresh.StatusFailing,
 		LastError: "e", Failures: 1, LastAttemptAt: c.Now(),
 	}
@@ -639,7 +640,7 @@ func TestStateFieldNames(t *testing.T) {
 		fields = slices.Sorted(maps.Keys(m))
 		return nil
 	})
-	want := []string{"expiresAt", "failures", "lastAttemptAt", "lastError", "leaseExpiresAt", "leaseOwner", "refreshedAt", "secret", "status", "version"}
+	want := []string{"expiresAt", "failures", "lastAttemptAt", "lastError", "leaseExpiresAt", "leaseOwner", "platform", "refreshedAt", "secret", "status", "version"}
 	if !slices.Equal(fields, want) {
 		t.Errorf("stored fields = %v, want %v", fields, want)
 	}

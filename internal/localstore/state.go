@@ -17,6 +17,7 @@ import (
 type stateRecord struct {
 	Secret         string    `json:"secret,omitempty"`
 	Version        string    `json:"version,omitempty"`
+	Platform       string    `json:"platform,omitempty"`
 	RefreshedAt    time.Time `json:"refreshedAt,omitzero"`
 	ExpiresAt      time.Time `json:"expiresAt,omitzero"`
 	Status         string    `json:"status,omitempty"`
@@ -31,6 +32,7 @@ func (r stateRecord) state() refresh.State {
 	return refresh.State{
 		Secret:        r.Secret,
 		Version:       r.Version,
+		Platform:      r.Platform,
 		RefreshedAt:   r.RefreshedAt,
 		ExpiresAt:     r.ExpiresAt,
 		Status:        refresh.Status(r.Status),
@@ -45,6 +47,7 @@ func (r stateRecord) state() refresh.State {
 func (r *stateRecord) setState(st refresh.State) {
 	r.Secret = st.Secret
 	r.Version = st.Version
+	r.Platform = st.Platform
 	r.RefreshedAt = utc(st.RefreshedAt)
 	r.ExpiresAt = utc(st.ExpiresAt)
 	r.Status = string(st.Status)

@@ -2,6 +2,9 @@
 // token. Two shapes are accepted, because people store tokens both ways: a
 // JSON object with a string "access_token" (other fields are kept as they
 // are) or the bare token string. A new payload keeps the old one's shape.
+//
+// A JSON payload may name the token's platform in "platform"; without it,
+// and for a bare token, the platform is Threads.
 package payload
 
 import (
@@ -12,13 +15,22 @@ import (
 	"strings"
 )
 
+// Platforms a payload names in its "platform" field.
+const (
+	PlatformThreads   = "threads"
+	PlatformInstagram = "instagram"
+	// DefaultPlatform is the platform of a payload that names none.
+	DefaultPlatform = PlatformThreads
+)
+
 // ErrInvalid marks a payload that breaks the shape rules. Its messages never
 // quote the payload, which holds a token.
 var ErrInvalid = errors.New("invalid token payload")
 
 // Payload is a parsed secret payload.
 type Payload struct {
-	token string
+	token    string
+	platform string
 	// fields is the JSON object, or nil for a bare token.
 	fields map[string]json.RawMessage
 }
@@ -53,17 +65,28 @@ func Parse(b []byte) (Payload, error) {
 		if strings.TrimSpace(token) == "" {
 			return Payload{}, fmt.Errorf("%w: \"access_token\" in the secret payload is empty", ErrInvalid)
 		}
-		return Payload{token: token, fields: fields}, nil
+		platform := DefaultPlatform
+		if raw, ok := fields["platform"]; ok && string(bytes.TrimSpace(raw)) != "null" {
+			if err := json.Unmarshal(raw, &platform); err != nil || strings.TrimSpace(platform) == "" {
+				return Payload{}, fmt.Errorf("%w: \"platform\" in the secret payload is not a platform name such as %q", ErrInvalid, PlatformInstagram)
+			}
+			platform = strings.ToLower(strings.TrimSpace(platform))
+		}
+		return Payload{token: token, platform: platform, fields: fields}, nil
 	}
 	token := string(trimmed)
 	if strings.ContainsAny(token, " \t\r\n\v\f\"'`") {
 		return Payload{}, fmt.Errorf("%w: the secret payload is neither a JSON object nor a bare token (it has inner whitespace or quotes)", ErrInvalid)
 	}
-	return Payload{token: token}, nil
+	return Payload{token: token, platform: DefaultPlatform}, nil
 }
 
 // Token returns the access token.
 func (p Payload) Token() string { return p.token }
+
+// Platform returns the platform the token belongs to, in lower case: the
+// payload's "platform", or DefaultPlatform when it names none.
+func (p Payload) Platform() string { return p.platform }
 
 // JSON reports whether the payload is a JSON object.
 func (p Payload) JSON() bool { return p.fields != nil }
@@ -100,12 +123,23 @@ func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64) ([]by
 	return b, nil
 }
 
-// New returns the payload a newly added token is stored as.
+// New returns the payload a newly added Threads token is stored as.
 func New(accessToken, userID, username string) []byte {
+	return NewFor(DefaultPlatform, accessToken, userID, username)
+}
+
+// NewFor returns the payload a newly added token of the platform is stored
+// as: {"platform","access_token","user_id","username"}. The default
+// platform is left out, so that a Threads payload reads as it always has.
+func NewFor(platform, accessToken, userID, username string) []byte {
+	if platform == DefaultPlatform {
+		platform = ""
+	}
 	b, _ := json.Marshal(struct {
+		Platform    string `json:"platform,omitempty"`
 		AccessToken string `json:"access_token"`
 		UserID      string `json:"user_id,omitempty"`
 		Username    string `json:"username,omitempty"`
-	}{accessToken, userID, username})
+	}{platform, accessToken, userID, username})
 	return b
 }

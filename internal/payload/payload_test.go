@@ -78,6 +78,58 @@ func TestRefreshedKeepsShape(t *testing.T) {
 	}
 }
 
+func TestPlatform(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+		wantErr        bool
+	}{
+		{"bare token", tok, PlatformThreads, false},
+		{"object without platform", `{"access_token":"` + tok + `"}`, PlatformThreads, false},
+		{"instagram", `{"platform":"instagram","access_token":"` + tok + `"}`, PlatformInstagram, false},
+		{"threads", `{"platform":"threads","access_token":"` + tok + `"}`, PlatformThreads, false},
+		{"case and blanks", `{"platform":" Instagram ","access_token":"` + tok + `"}`, PlatformInstagram, false},
+		{"a name the engine will not know", `{"platform":"myspace","access_token":"` + tok + `"}`, "myspace", false},
+		{"number", `{"platform":2,"access_token":"` + tok + `"}`, "", true},
+		{"empty", `{"platform":"","access_token":"` + tok + `"}`, "", true},
+		{"null names none", `{"platform":null,"access_token":"` + tok + `"}`, PlatformThreads, false},
+	}
+	for _, tt := range tests {
+		p, err := Parse([]byte(tt.in))
+		if tt.wantErr {
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"platform"`) {
+				t.Errorf("%s: error %v, want ErrInvalid naming \"platform\"", tt.name, err)
+			}
+			continue
+		}
+		if err != nil || p.Platform() != tt.want {
+			t.Errorf("%s: Platform() = %q, %v; want %q", tt.name, p.Platform(), err, tt.want)
+		}
+	}
+
+	// A refresh keeps the field as it was written.
+	p, _ := Parse([]byte(`{"platform":"Instagram","access_token":"old"}`))
+	b, _ := p.Refreshed("new", "bearer", 1)
+	if !strings.Contains(string(b), `"platform":"Instagram"`) {
+		t.Errorf("refreshed payload %s lost the platform field", b)
+	}
+}
+
+func TestNewFor(t *testing.T) {
+	t.Parallel()
+	var got map[string]any
+	if err := json.Unmarshal(NewFor(PlatformInstagram, tok, "1784", "shop"), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"platform": "instagram", "access_token": tok, "user_id": "1784", "username": "shop"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("NewFor(instagram) = %v, want %v", got, want)
+	}
+	if string(NewFor(PlatformThreads, tok, "42", "alice")) != string(New(tok, "42", "alice")) || strings.Contains(string(New(tok, "42", "alice")), "platform") {
+		t.Error("a Threads payload names its platform; it should read as it always has")
+	}
+}
+
 func TestNew(t *testing.T) {
 	t.Parallel()
 	p, err := Parse(New(tok, "42", "alice"))

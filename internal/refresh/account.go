@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
 )
 
 // account works on one account under its lease: decide, refresh, store,
@@ -45,6 +45,11 @@ type work struct {
 	log   *slog.Logger
 	// st is the state being built; it is written only by commit.
 	st State
+	// read is set once the newest version's payload has been read, with
+	// the payload and its platform's refresher.
+	read      bool
+	payload   payload.Payload
+	refresher TokenRefresher
 }
 
 func (w *work) run(now time.Time) AccountReport {
@@ -66,7 +71,13 @@ func (w *work) run(now time.Time) AccountReport {
 	adopted := !w.records(newest)
 	if adopted {
 		// First run, a version added by hand, or a state write lost after a
-		// crash: the newest version is the truth.
+		// crash: the newest version is the truth. Its payload is read now,
+		// so that the state names its platform from the start and a payload
+		// that could never be refreshed is reported at once, every pass,
+		// rather than adopted as ok.
+		if rep, ok := w.readPayload(newest); !ok {
+			return rep
+		}
 		w.st.Version = newest.Name
 		w.st.RefreshedAt = newest.CreateTime
 		w.st.ExpiresAt = newest.CreateTime.Add(tokenLifetimeEstimate)
@@ -74,7 +85,7 @@ func (w *work) run(now time.Time) AccountReport {
 		w.st.LastError = ""
 		w.st.Failures = 0
 	} else if w.st.Status == StatusNeedsReauth {
-		// Threads has refused this token; asking again cannot help until a
+		// Meta has refused this token; asking again cannot help until a
 		// person adds a new version.
 		return w.fail(ResultNeedsReauth, w.st.LastError)
 	}
@@ -101,20 +112,40 @@ func (w *work) records(v Version) bool {
 	return ok && nok && id == w.a.ID && n == v.Number
 }
 
-// refresh exchanges the due token for a new one and stores it.
-func (w *work) refresh(current Version, versions []Version) AccountReport {
-	raw, err := w.e.Secrets.Access(w.ctx, w.a, current)
+// readPayload reads and parses version v's payload and finds the refresher
+// of the platform it names, recording the platform in the state. When it
+// cannot, it records the failure and returns its report, and ok false.
+func (w *work) readPayload(v Version) (rep AccountReport, ok bool) {
+	if w.read {
+		return AccountReport{}, true
+	}
+	raw, err := w.e.Secrets.Access(w.ctx, w.a, v)
 	if err != nil {
-		return w.fail(ResultFailed, fmt.Sprintf("reading version %d of %s: %v", current.Number, w.a.Secret, err))
+		return w.fail(ResultFailed, fmt.Sprintf("reading version %d of %s: %v", v.Number, w.a.Secret, err)), false
 	}
 	p, err := payload.Parse(raw)
 	if err != nil {
-		return w.fail(ResultFailed, fmt.Sprintf("version %d of %s: %v", current.Number, w.a.Secret, err))
+		return w.fail(ResultFailed, fmt.Sprintf("version %d of %s: %v", v.Number, w.a.Secret, err)), false
 	}
-
-	tok, err := w.callThreads(p.Token())
+	r, err := w.e.platform(p.Platform())
 	if err != nil {
-		if errors.Is(err, threads.ErrNeedsReauth) {
+		return w.fail(ResultFailed, fmt.Sprintf("version %d of %s: %v", v.Number, w.a.Secret, err)), false
+	}
+	w.read, w.payload, w.refresher = true, p, r
+	w.st.Platform = p.Platform()
+	return AccountReport{}, true
+}
+
+// refresh exchanges the due token for a new one and stores it.
+func (w *work) refresh(current Version, versions []Version) AccountReport {
+	if rep, ok := w.readPayload(current); !ok {
+		return rep
+	}
+	p := w.payload
+
+	tok, err := w.callPlatform(p.Token())
+	if err != nil {
+		if errors.Is(err, graph.ErrNeedsReauth) {
 			return w.fail(ResultNeedsReauth, fmt.Sprintf("%v; log in again and add the new token", err))
 		}
 		return w.fail(ResultFailed, err.Error())

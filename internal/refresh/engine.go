@@ -1,8 +1,9 @@
 // Package refresh is the refresh engine: it decides, account by account,
-// whether a Threads token is due, refreshes it, stores the new token before
+// whether a token is due, refreshes it, stores the new token before
 // anything else, and records the outcome. It talks to its stores only
-// through the SecretStore and StateStore interfaces and never learns which
-// implementation it has.
+// through the SecretStore and StateStore interfaces, and to Meta only
+// through the TokenRefresher of the platform each payload names, and never
+// learns which implementation it has.
 package refresh
 
 import (
@@ -10,18 +11,24 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
 
-// TokenRefresher exchanges a long-lived Threads token for a new one.
-// *threads.Client implements it.
+// TokenRefresher exchanges one platform's long-lived token for a new one.
+// Errors wrap graph.ErrNeedsReauth when only a new login helps and
+// graph.ErrTransient when the same call may succeed later. graph.Refresher
+// implements it, for Threads and for Instagram.
 type TokenRefresher interface {
-	Refresh(ctx context.Context, token string) (threads.Token, error)
+	Refresh(ctx context.Context, token string) (graph.Token, error)
 }
 
 // AccountsFunc lists the accounts a pass covers.
@@ -34,11 +41,14 @@ func Fixed(accounts []Account) AccountsFunc {
 
 // Engine runs refresh passes. Its fields are set once and never changed.
 type Engine struct {
-	Secrets  SecretStore
-	States   StateStore
-	Threads  TokenRefresher
-	Accounts AccountsFunc
-	Logger   *slog.Logger
+	Secrets SecretStore
+	States  StateStore
+	// Platforms holds each platform's refresher under the name payloads
+	// give it ("threads", "instagram"). An account's payload names its
+	// platform; one naming none is Threads.
+	Platforms map[string]TokenRefresher
+	Accounts  AccountsFunc
+	Logger    *slog.Logger
 
 	// RefreshAfter is the age at which a token is due.
 	RefreshAfter time.Duration
@@ -46,8 +56,9 @@ type Engine struct {
 	KeepVersions int
 	// Concurrency bounds the accounts worked on at once.
 	Concurrency int
-	// ThreadsTimeout is the timeout of one Threads request; the pass uses it
-	// to decide when too little time is left to start another account.
+	// ThreadsTimeout is the timeout of one request to Meta (Threads or
+	// Instagram); the pass uses it to decide when too little time is left
+	// to start another account.
 	ThreadsTimeout time.Duration
 
 	// Optional knobs; zero values give the defaults.
@@ -56,7 +67,7 @@ type Engine struct {
 	LeaseTTL time.Duration
 	// Now is the clock.
 	Now func() time.Time
-	// RetryBase is the first wait between Threads attempts (then doubled).
+	// RetryBase is the first wait between refresh attempts (then doubled).
 	RetryBase time.Duration
 	// StoreRetryFor bounds how long a refreshed token is retried into the
 	// secret store.
@@ -78,12 +89,12 @@ const (
 	// loadTimeout bounds the batched state read, so that an unreachable
 	// state store fails the pass instead of hanging it.
 	loadTimeout = 2 * time.Minute
-	// threadsAttempts is the number of Threads calls, in all, for one
+	// threadsAttempts is the number of refresh calls, in all, for one
 	// account whose failures are transient.
 	threadsAttempts = 3
 	// tokenLifetimeEstimate is the lifetime assumed for a token adopted from
-	// a secret version whose refresh time is unknown: Threads long-lived
-	// tokens live 60 days.
+	// a secret version whose refresh time is unknown: Threads and Instagram
+	// long-lived tokens live 60 days.
 	tokenLifetimeEstimate = 60 * 24 * time.Hour
 )
 
@@ -105,12 +116,25 @@ func (e *Engine) check() error {
 		return err
 	}
 	switch {
-	case e.Secrets == nil, e.Threads == nil:
-		return errors.Join(ErrConfig, errors.New("a secret store and a Threads client are required"))
+	case e.Secrets == nil, len(e.Platforms) == 0:
+		return errors.Join(ErrConfig, errors.New("a secret store and at least one platform's refresher are required"))
 	case e.RefreshAfter <= 0, e.KeepVersions < 1, e.Concurrency < 1, e.ThreadsTimeout <= 0:
 		return errors.Join(ErrConfig, errors.New("RefreshAfter, KeepVersions, Concurrency and ThreadsTimeout must be positive"))
 	}
 	return nil
+}
+
+// platform returns the refresher of the named platform, or an error that
+// says which platforms there are.
+func (e *Engine) platform(name string) (TokenRefresher, error) {
+	if r, ok := e.Platforms[name]; ok && r != nil {
+		return r, nil
+	}
+	var known []string
+	for _, n := range slices.Sorted(maps.Keys(e.Platforms)) {
+		known = append(known, strconv.Quote(n))
+	}
+	return nil, fmt.Errorf("it names the platform %q, which this refresher does not keep tokens for; name %s", name, strings.Join(known, " or "))
 }
 
 func (e *Engine) now() time.Time {

@@ -68,7 +68,7 @@ func newHarness(t *testing.T, configure func(*refresh.Engine), fakeOpts ...threa
 	e := &refresh.Engine{
 		Secrets:        store,
 		States:         store,
-		Threads:        threads.New(th.URL(), defaultThreadsTimeout, nil),
+		Platforms:      map[string]refresh.TokenRefresher{payload.PlatformThreads: threads.New(th.URL(), defaultThreadsTimeout, nil).Refresher()},
 		Accounts:       store.Accounts,
 		Logger:         logging.New(logs, slog.LevelDebug),
 		RefreshAfter:   24 * time.Hour,
@@ -861,8 +861,8 @@ func TestConcurrencyBound(t *testing.T) {
 			counter := &inflight{}
 			h := newHarness(t, func(e *refresh.Engine) {
 				e.Concurrency = tt.concurrency
-				counter.next = e.Threads
-				e.Threads = counter
+				counter.next = e.Platforms[payload.PlatformThreads]
+				e.Platforms[payload.PlatformThreads] = counter
 			}, threadsfake.Latency(latency))
 			for i := range tt.accounts {
 				h.seed("acct"+strconv.Itoa(i), 72*time.Hour)
@@ -1023,7 +1023,7 @@ func TestNoTokenInOutput(t *testing.T) {
 			if tt.refused {
 				base = "http://" + closedAddr(t)
 			}
-			h.engine.Threads = threads.New(base, timeout, nil)
+			h.engine.Platforms[payload.PlatformThreads] = threads.New(base, timeout, nil).Refresher()
 			h.seed("main", 72*time.Hour)
 			if tt.failure != 0 {
 				h.th.FailNext(threadsfake.PathRefresh, tt.failure, 3)
@@ -1064,7 +1064,7 @@ func TestMisconfiguredEngine(t *testing.T) {
 	}{
 		{"no secret store", func(e *refresh.Engine) { e.Secrets = nil }},
 		{"no state store", func(e *refresh.Engine) { e.States = nil }},
-		{"no Threads client", func(e *refresh.Engine) { e.Threads = nil }},
+		{"no platform refresher", func(e *refresh.Engine) { e.Platforms = nil }},
 		{"no accounts", func(e *refresh.Engine) { e.Accounts = nil }},
 		{"RefreshAfter zero", func(e *refresh.Engine) { e.RefreshAfter = 0 }},
 		{"RefreshAfter negative", func(e *refresh.Engine) { e.RefreshAfter = -time.Hour }},

@@ -48,6 +48,11 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 				return nil
 			}
 			rep.Accounts[i] = e.account(ctx, a, owner)
+			if rep.Accounts[i].Platform == "" {
+				// Busy, or the lease could not be taken: the platform is
+				// still known from the state read.
+				rep.Accounts[i].Platform = st.Platform
+			}
 			return nil
 		})
 	}
@@ -86,6 +91,9 @@ func (e *Engine) logResult(ctx context.Context, r AccountReport) {
 	attrs := []slog.Attr{
 		slog.String("account", r.Account),
 		slog.String("result", string(r.Result)),
+	}
+	if r.Platform != "" {
+		attrs = append(attrs, slog.String("platform", r.Platform))
 	}
 	if r.ExpiresAt != "" {
 		attrs = append(attrs, slog.String("expiresAt", r.ExpiresAt))

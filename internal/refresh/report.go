@@ -20,8 +20,9 @@ const (
 	ResultSkipped Result = "skipped"
 	// ResultFailed: the refresh failed; the previous token is still current.
 	ResultFailed Result = "failed"
-	// ResultNeedsReauth: Threads no longer accepts the token; a person must
-	// log in again and add a new one.
+	// ResultNeedsReauth: Meta no longer accepts the token (it is expired,
+	// revoked or dead, or lacks a permission); a person must log in again
+	// and add a new one.
 	ResultNeedsReauth Result = "needs_reauth"
 	// ResultUnknown: (status view) the account has no state yet.
 	ResultUnknown Result = "unknown"
@@ -36,8 +37,11 @@ func (r Result) Failed() bool {
 
 // AccountReport is one account's line in a Report. It never holds a token.
 type AccountReport struct {
-	Account     string `json:"account"`
-	Result      Result `json:"result"`
+	Account string `json:"account"`
+	Result  Result `json:"result"`
+	// Platform is the platform the account's token belongs to ("threads",
+	// "instagram"), once the engine has read its payload.
+	Platform    string `json:"platform,omitempty"`
 	RefreshedAt string `json:"refreshedAt,omitempty"`
 	ExpiresAt   string `json:"expiresAt,omitempty"`
 	Error       string `json:"error,omitempty"`
@@ -92,6 +96,7 @@ func reportOf(id string, result Result, st State) AccountReport {
 	return AccountReport{
 		Account:       id,
 		Result:        result,
+		Platform:      st.Platform,
 		RefreshedAt:   timestamp(st.RefreshedAt),
 		ExpiresAt:     timestamp(st.ExpiresAt),
 		Error:         st.LastError,

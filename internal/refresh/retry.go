@@ -9,22 +9,23 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
 
-// callThreads refreshes token, retrying transient failures with exponential
-// backoff: at most threadsAttempts calls in all. Errors that need a person
-// (ErrNeedsReauth) or that a retry cannot fix are returned at once.
-func (w *work) callThreads(token string) (threads.Token, error) {
+// callPlatform refreshes token with its platform's refresher, retrying
+// transient failures with exponential backoff: at most threadsAttempts
+// calls in all. Errors that need a person (ErrNeedsReauth) or that a retry
+// cannot fix are returned at once.
+func (w *work) callPlatform(token string) (graph.Token, error) {
 	attempt := 0
-	op := func() (threads.Token, error) {
+	op := func() (graph.Token, error) {
 		attempt++
-		tok, err := w.e.Threads.Refresh(w.ctx, token)
-		if err != nil && !errors.Is(err, threads.ErrTransient) {
+		tok, err := w.refresher.Refresh(w.ctx, token)
+		if err != nil && !errors.Is(err, graph.ErrTransient) {
 			return tok, backoff.Permanent(err)
 		}
 		if err != nil {
-			w.log.Warn("Threads refresh failed; retrying", "attempt", attempt, "error", err.Error())
+			w.log.Warn("refresh failed; retrying", "platform", w.st.Platform, "attempt", attempt, "error", err.Error())
 		}
 		return tok, err
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Account is one Threads account: one secret holding its token and one state
-// record keyed by the secret's ID.
+// Account is one Threads or Instagram account: one secret holding its token
+// and one state record keyed by the secret's ID.
 type Account struct {
 	// ID is the secret ID ("main"); it names the account in reports, logs and
 	// the state store.
@@ -76,7 +76,11 @@ type State struct {
 	Secret string
 	// Version is the full name of the secret version holding the current
 	// token, as the secret store returned it.
-	Version       string
+	Version string
+	// Platform is the platform the current token belongs to ("threads",
+	// "instagram"), as its payload names it; empty until a pass has read
+	// the payload.
+	Platform      string
 	RefreshedAt   time.Time
 	ExpiresAt     time.Time
 	Status        Status

@@ -1,5 +1,6 @@
 // Package service assembles the refresher from its configuration: it builds
-// the store clients once, the Threads client, and the engine that uses them.
+// the store clients once, a Graph API client per platform, and the engine
+// that uses them.
 // The function and every command start from here, so that they cannot drift
 // apart.
 package service
@@ -11,7 +12,10 @@ import (
 	"log/slog"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/instagram"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/localstore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/statestore"
@@ -20,9 +24,11 @@ import (
 
 // Service is an assembled refresher.
 type Service struct {
-	Config  *config.Config
-	Engine  *refresh.Engine
-	Threads *threads.Client
+	Config *config.Config
+	Engine *refresh.Engine
+	// Platforms are the Graph API clients, under the names payloads give
+	// their platforms (payload.PlatformThreads, payload.PlatformInstagram).
+	Platforms map[string]*graph.Client
 
 	// Exactly one of these is set, after the store in use.
 	Google *GoogleStores
@@ -41,16 +47,22 @@ type GoogleStores struct {
 // leaves nothing half-built behind.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
 	s := &Service{
-		Config:  cfg,
-		Threads: threads.New(cfg.ThreadsAPIBaseURL, cfg.ThreadsTimeout, nil),
+		Config: cfg,
+		Platforms: map[string]*graph.Client{
+			payload.PlatformThreads:   threads.New(cfg.ThreadsAPIBaseURL, cfg.ThreadsTimeout, nil),
+			payload.PlatformInstagram: instagram.New(cfg.InstagramAPIBaseURL, cfg.InstagramOAuthBaseURL, cfg.ThreadsTimeout, nil),
+		},
 	}
 	e := &refresh.Engine{
-		Threads:        s.Threads,
+		Platforms:      make(map[string]refresh.TokenRefresher, len(s.Platforms)),
 		Logger:         logger,
 		RefreshAfter:   cfg.RefreshAfter,
 		KeepVersions:   cfg.KeepVersions,
 		Concurrency:    cfg.Concurrency,
 		ThreadsTimeout: cfg.ThreadsTimeout,
+	}
+	for name, c := range s.Platforms {
+		e.Platforms[name] = c.Refresher()
 	}
 	switch cfg.Store {
 	case config.StoreGoogle:

@@ -6,6 +6,8 @@
 //
 //	secret         string     full name of the account's secret
 //	version        string     full name of the secret version holding the token
+//	platform       string     threads or instagram, as the token's payload names it;
+//	                          absent until a pass has read the payload
 //	refreshedAt    timestamp  when the token was last refreshed (null if never)
 //	expiresAt      timestamp  when the token expires (null if unknown)
 //	status         string     ok, failing or needs_reauth
@@ -36,6 +38,7 @@ import (
 const (
 	fieldSecret         = "secret"
 	fieldVersion        = "version"
+	fieldPlatform       = "platform"
 	fieldRefreshedAt    = "refreshedAt"
 	fieldExpiresAt      = "expiresAt"
 	fieldStatus         = "status"
@@ -220,6 +223,7 @@ func (s *Store) Commit(ctx context.Context, a refresh.Account, owner string, st 
 		return tx.Update(ref, []firestore.Update{
 			{Path: fieldSecret, Value: st.Secret},
 			{Path: fieldVersion, Value: st.Version},
+			{Path: fieldPlatform, Value: orDelete(st.Platform)},
 			{Path: fieldRefreshedAt, Value: timestamp(st.RefreshedAt)},
 			{Path: fieldExpiresAt, Value: timestamp(st.ExpiresAt)},
 			{Path: fieldStatus, Value: string(st.Status)},
@@ -284,6 +288,7 @@ type record struct {
 
 	Secret         string    `firestore:"secret"`
 	Version        string    `firestore:"version"`
+	Platform       string    `firestore:"platform"`
 	RefreshedAt    time.Time `firestore:"refreshedAt"`
 	ExpiresAt      time.Time `firestore:"expiresAt"`
 	Status         string    `firestore:"status"`
@@ -321,6 +326,7 @@ func (r record) state() refresh.State {
 	return refresh.State{
 		Secret:        r.Secret,
 		Version:       r.Version,
+		Platform:      r.Platform,
 		RefreshedAt:   r.RefreshedAt,
 		ExpiresAt:     r.ExpiresAt,
 		Status:        refresh.Status(r.Status),
@@ -328,6 +334,15 @@ func (r record) state() refresh.State {
 		Failures:      int(r.Failures),
 		LastAttemptAt: r.LastAttemptAt,
 	}
+}
+
+// orDelete leaves an unknown value out of the document rather than storing
+// an empty string.
+func orDelete(s string) any {
+	if s == "" {
+		return firestore.Delete
+	}
+	return s
 }
 
 // timestamp stores the zero time as null, not as year 1.

@@ -76,6 +76,7 @@ func fullState(id string) refresh.State {
 	return refresh.State{
 		Secret:        "projects/p/secrets/" + id,
 		Version:       "projects/p/secrets/" + id + "/versions/7",
+		Platform:      "instagram",
 		RefreshedAt:   time.Date(2026, 2, 28, 9, 30, 15, 123456000, zone),
 		ExpiresAt:     time.Date(2026, 4, 29, 9, 30, 15, 654321000, zone),
 		Status:        refresh.StatusFailing,
@@ -86,7 +87,7 @@ func fullState(id string) refresh.State {
 }
 
 func sameState(a, b refresh.State) bool {
-	return a.Secret == b.Secret && a.Version == b.Version &&
+	return a.Secret == b.Secret && a.Version == b.Version && a.Platform == b.Platform &&
 		a.RefreshedAt.Equal(b.RefreshedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
 		a.Status == b.Status && a.LastError == b.LastError &&
 		a.Failures == b.Failures && a.LastAttemptAt.Equal(b.LastAttemptAt)
@@ -276,6 +277,7 @@ func TestStoredSchema(t *testing.T) {
 	want := map[string]any{
 		"secret":        st.Secret,
 		"version":       st.Version,
+		"platform":      "instagram",
 		"refreshedAt":   st.RefreshedAt.UTC(),
 		"expiresAt":     nil,
 		"status":        "failing",

@@ -10,52 +10,57 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
-
-// authorizeBase is where people approve the app.
-const authorizeBase = "https://threads.net"
 
 func init() {
 	commands["login"] = func() *command {
-		var redirectURI, scope, appSecretFile string
+		var redirectURI, scope, appSecretFile, platformName string
 		var create bool
 		return &command{
-			summary: "log in through Threads (app ID and secret) and store the long-lived token for ACCOUNT",
-			usage:   "--redirect-uri URI [--scope LIST] [--app-secret-file FILE] [--create] ACCOUNT",
-			example: "  export THREADS_APP_ID=1234567890 THREADS_APP_SECRET=...\n  refresher login --redirect-uri https://example.com/callback main\n  # open the printed URL, approve, paste the URL you land on",
+			summary: "log in through Threads or Instagram (app ID and secret) and store the long-lived token for ACCOUNT",
+			usage:   "[--platform threads|instagram] --redirect-uri URI [--scope LIST] [--app-secret-file FILE] [--create] ACCOUNT",
+			example: "  export THREADS_APP_ID=1234567890 THREADS_APP_SECRET=...\n  refresher login --redirect-uri https://example.com/callback main\n  # open the printed URL, approve, paste the URL you land on\n" +
+				"  export INSTAGRAM_APP_ID=... INSTAGRAM_APP_SECRET=...\n  refresher login --platform instagram --redirect-uri https://example.com/callback shop",
 			flags: func(fs *flag.FlagSet) {
-				fs.StringVar(&redirectURI, "redirect-uri", "", "redirect `URI` exactly as registered in the Threads app (required)")
-				fs.StringVar(&scope, "scope", "threads_basic", "comma-separated `scopes` to ask for")
-				fs.StringVar(&appSecretFile, "app-secret-file", "", "read the Threads app secret from `FILE` instead of THREADS_APP_SECRET")
+				platformFlag(fs, &platformName)
+				fs.StringVar(&redirectURI, "redirect-uri", "", "redirect `URI` exactly as registered in the app (required)")
+				fs.StringVar(&scope, "scope", "", "comma-separated `scopes` to ask for (default: the permission a refresh needs, threads_basic or instagram_business_basic)")
+				fs.StringVar(&appSecretFile, "app-secret-file", "", "read the app secret from `FILE` instead of THREADS_APP_SECRET (INSTAGRAM_APP_SECRET with --platform instagram)")
 				fs.BoolVar(&create, "create", false, "create the Secret Manager secret when it does not exist")
 			},
 			run: func(ctx context.Context, e *env, args []string) error {
+				p, err := platformNamed(platformName)
+				if err != nil {
+					return err
+				}
 				account, err := accountArg("login", args)
 				if err != nil {
 					return err
 				}
-				appID, _ := e.lookup("THREADS_APP_ID")
-				if appID = strings.TrimSpace(appID); appID == "" {
-					return usagef("THREADS_APP_ID is not set; it is the Threads app ID from the Meta app dashboard")
+				appID, err := appID(e, p)
+				if err != nil {
+					return err
 				}
 				if redirectURI == "" {
-					return usagef("--redirect-uri is required: give the redirect URI registered in the Threads app")
+					return usagef("--redirect-uri is required: give the redirect URI registered in the %s app", p.Name)
 				}
 				if u, err := url.Parse(redirectURI); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 					return usagef("--redirect-uri %q is not an http(s) URL", redirectURI)
 				}
+				if scope == "" {
+					scope = p.Permission
+				}
 				scopes := splitScopes(scope)
 				if len(scopes) == 0 {
-					return usagef("--scope is empty; threads_basic is needed to refresh tokens")
+					return usagef("--scope is empty; %s is needed to refresh tokens", p.Permission)
 				}
-				secret, err := appSecret(e, appSecretFile)
+				secret, err := appSecret(e, p, appSecretFile)
 				if err != nil {
 					return err
 				}
-				return onboard(ctx, e, account, create, func(ctx context.Context, svc *service.Service) (string, error) {
-					return login(ctx, e, svc, loginRequest{appID: appID, appSecret: secret, redirectURI: redirectURI, scopes: scopes})
+				return onboard(ctx, e, account, create, p, func(ctx context.Context, client *graph.Client) (string, error) {
+					return login(ctx, e, client, loginRequest{appID: appID, appSecret: secret, redirectURI: redirectURI, scopes: scopes})
 				})
 			},
 		}
@@ -70,28 +75,29 @@ type loginRequest struct {
 // login runs Meta's authorization code flow by hand: the person opens the
 // URL, approves, and pastes back where they landed. The code becomes a
 // short-lived token, and that a long-lived one.
-func login(ctx context.Context, e *env, svc *service.Service, r loginRequest) (string, error) {
+func login(ctx context.Context, e *env, client *graph.Client, r loginRequest) (string, error) {
 	state, err := randomState()
 	if err != nil {
 		return "", err
 	}
+	p := client.Platform()
 	fmt.Fprintf(e.stderr, "Open this URL in a browser, log in and approve the app:\n\n  %s\n\n",
-		threads.AuthorizeURL(authorizeBase, r.appID, r.redirectURI, r.scopes, state))
+		p.AuthorizeURL("", r.appID, r.redirectURI, r.scopes, state))
 	line, err := readLine(e, "Then paste the URL you were redirected to (or just the code) and press Enter:\n> ")
 	if err != nil {
 		return "", err
 	}
-	code, err := codeFrom(line, state)
+	code, err := codeFrom(line, state, p.Name)
 	if err != nil {
 		return "", err
 	}
-	short, err := svc.Threads.ExchangeCode(ctx, threads.CodeRequest{
+	short, err := client.ExchangeCode(ctx, graph.CodeRequest{
 		ClientID: r.appID, ClientSecret: r.appSecret, Code: code, RedirectURI: r.redirectURI,
 	})
 	if err != nil {
 		return "", fmt.Errorf("exchanging the authorization code: %w", err)
 	}
-	long, err := svc.Threads.Exchange(ctx, r.appSecret, short.AccessToken)
+	long, err := client.Exchange(ctx, r.appSecret, short.AccessToken)
 	if err != nil {
 		return "", fmt.Errorf("exchanging the short-lived token for a long-lived one: %w", err)
 	}
@@ -100,8 +106,8 @@ func login(ctx context.Context, e *env, svc *service.Service, r loginRequest) (s
 
 // codeFrom takes the code out of what was pasted: the redirected URL (whose
 // state must match) or the bare code. Meta appends "#_" to the redirect; it
-// is not part of the code.
-func codeFrom(pasted, state string) (string, error) {
+// is not part of the code. platform names who refused, if anyone did.
+func codeFrom(pasted, state, platform string) (string, error) {
 	if pasted == "" {
 		return "", usagef("nothing pasted: paste the redirected URL or the code")
 	}
@@ -112,7 +118,7 @@ func codeFrom(pasted, state string) (string, error) {
 		}
 		q := u.Query()
 		if msg := q.Get("error_description"); msg != "" || q.Get("error") != "" {
-			return "", usagef("Threads refused the authorization: %s", strings.TrimSpace(q.Get("error")+" "+msg))
+			return "", usagef("%s refused the authorization: %s", platform, strings.TrimSpace(q.Get("error")+" "+msg))
 		}
 		got := q.Get("state")
 		if subtle.ConstantTimeCompare([]byte(got), []byte(state)) != 1 {

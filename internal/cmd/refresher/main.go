@@ -1,7 +1,7 @@
-// Command refresher runs the Threads token refresher outside Cloud
-// Functions: it serves the function locally, runs one pass, shows status,
-// bundles the function's source for deployment, and brings the first token
-// in.
+// Command refresher runs the Threads and Instagram token refresher outside
+// Cloud Functions: it serves the function locally, runs one pass, shows
+// status, bundles the function's source for deployment, and brings the
+// first token in.
 package main
 
 import (
@@ -135,7 +135,7 @@ func report(w io.Writer, name string, err error) int {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "refresher keeps Threads access tokens alive.")
+	fmt.Fprintln(w, "refresher keeps Threads and Instagram access tokens alive.")
 	fmt.Fprintln(w, "\nUsage: refresher COMMAND [flags] [args]\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {

@@ -454,6 +454,7 @@ type passJSON struct {
 	Accounts []struct {
 		Account     string `json:"account"`
 		Result      string `json:"result"`
+		Platform    string `json:"platform"`
 		RefreshedAt string `json:"refreshedAt"`
 		ExpiresAt   string `json:"expiresAt"`
 		Error       string `json:"error"`

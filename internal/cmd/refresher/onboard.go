@@ -7,9 +7,9 @@ import (
 	"fmt"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 )
 
 // managedLabels mark secrets this tool creates, as Terraform's do.
@@ -17,17 +17,22 @@ var managedLabels = map[string]string{"managed-by": "threads-token-refresher"}
 
 func init() {
 	commands["add"] = func() *command {
-		var tokenFile string
+		var tokenFile, platformName string
 		var create bool
 		return &command{
 			summary: "store a long-lived token (from standard input) for ACCOUNT",
-			usage:   "[--token-file FILE] [--create] ACCOUNT",
-			example: "  refresher add main < long-lived-token.txt\n  pbpaste | refresher add --create main",
+			usage:   "[--platform threads|instagram] [--token-file FILE] [--create] ACCOUNT",
+			example: "  refresher add main < long-lived-token.txt\n  pbpaste | refresher add --create main\n  refresher add --platform instagram shop < instagram-token.txt",
 			flags: func(fs *flag.FlagSet) {
+				platformFlag(fs, &platformName)
 				fs.StringVar(&tokenFile, "token-file", "", "read the long-lived token from `FILE` instead of standard input")
 				fs.BoolVar(&create, "create", false, "create the Secret Manager secret when it does not exist (Terraform normally creates it)")
 			},
 			run: func(ctx context.Context, e *env, args []string) error {
+				p, err := platformNamed(platformName)
+				if err != nil {
+					return err
+				}
 				account, err := accountArg("add", args)
 				if err != nil {
 					return err
@@ -36,7 +41,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return onboard(ctx, e, account, create, func(ctx context.Context, svc *service.Service) (string, error) {
+				return onboard(ctx, e, account, create, p, func(context.Context, *graph.Client) (string, error) {
 					return token, nil
 				})
 			},
@@ -45,7 +50,8 @@ func init() {
 }
 
 // pastedTokenLength is where an ACCOUNT argument stops looking like a name:
-// Threads tokens are well over a hundred characters, account names short.
+// Threads and Instagram tokens are well over a hundred characters, account
+// names short.
 const pastedTokenLength = 100
 
 // accountArg reads the one ACCOUNT argument.
@@ -77,10 +83,11 @@ func onboardEnv(lookup config.LookupFunc, account string) config.LookupFunc {
 	}
 }
 
-// onboard gets a long-lived token from obtain, checks it with Threads
-// (/me), and stores it as a new version of the account's secret, with the
-// user's ID and name beside it. The next pass adopts that version.
-func onboard(ctx context.Context, e *env, account string, create bool, obtain func(context.Context, *service.Service) (string, error)) error {
+// onboard gets a long-lived token of platform p from obtain, checks it with
+// the platform (/me), and stores it as a new version of the account's
+// secret, with the platform and the user's ID and name beside it. The next
+// pass adopts that version.
+func onboard(ctx context.Context, e *env, account string, create bool, p platform, obtain func(context.Context, *graph.Client) (string, error)) error {
 	sub := *e
 	sub.lookup = onboardEnv(e.lookup, account)
 	svc, _, err := start(ctx, &sub)
@@ -104,16 +111,17 @@ func onboard(ctx context.Context, e *env, account string, create bool, obtain fu
 		createGoogle = !exists
 	}
 
-	token, err := obtain(ctx, svc)
+	client := svc.Platforms[p.id]
+	token, err := obtain(ctx, client)
 	if err != nil {
 		return fmt.Errorf("account %s: %w", account, err)
 	}
-	user, err := svc.Threads.Me(ctx, token)
+	user, err := client.Me(ctx, token)
 	if err != nil {
-		return fmt.Errorf("account %s: checking the token with Threads: %w", account, err)
+		return fmt.Errorf("account %s: checking the token with %s: %w", account, p.Name, err)
 	}
 
-	// Nothing is created until Threads has accepted the token.
+	// Nothing is created until the platform has accepted the token.
 	switch {
 	case svc.Local != nil:
 		if a, err = svc.Local.CreateSecret(ctx, account); err != nil {
@@ -125,11 +133,11 @@ func onboard(ctx context.Context, e *env, account string, create bool, obtain fu
 		}
 	}
 
-	v, err := svc.Secrets().Add(ctx, a, payload.New(token, user.ID, user.Username))
+	v, err := svc.Secrets().Add(ctx, a, payload.NewFor(p.id, token, user.ID, user.Username))
 	if err != nil {
 		return fmt.Errorf("account %s: storing the token: %w", account, err)
 	}
-	fmt.Fprintf(e.stdout, "Stored the token of @%s (Threads user %s) as version %d of %s.\n", user.Username, user.ID, v.Number, a.Secret)
+	fmt.Fprintf(e.stdout, "Stored the token of %s as version %d of %s.\n", describeUser(p, user), v.Number, a.Secret)
 	if svc.Config.Store == config.StoreGoogle && !listed(e.lookup, account) {
 		fmt.Fprintf(e.stdout, "Note: %s is not in THREADS_SECRETS here; the deployed function refreshes only the secrets it lists.\n", account)
 	}
@@ -150,6 +158,3 @@ func listed(lookup config.LookupFunc, account string) bool {
 	}
 	return false
 }
-
-// errMissingAppSecret is the one line for a missing app secret.
-var errMissingAppSecret = errors.New("no app secret: set THREADS_APP_SECRET or use --app-secret-file")

@@ -26,4 +26,4 @@ func start(ctx context.Context, e *env) (*service.Service, *slog.Logger, error) 
 }
 
 // noAccountsHint says how to add the first account.
-const noAccountsHint = "no account yet: add one with `refresher login NAME` (from your Threads app) or `refresher add NAME < token.txt` (from a long-lived token)"
+const noAccountsHint = "no account yet: add one with `refresher login NAME` (from your Threads app; --platform instagram for Instagram) or `refresher add NAME < token.txt` (from a long-lived token)"

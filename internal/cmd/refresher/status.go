@@ -23,7 +23,7 @@ func init() {
 	commands["status"] = func() *command {
 		var asJSON bool
 		return &command{
-			summary: "show every account's state (never a token)",
+			summary: "show every account's state and platform (never a token)",
 			example: "  refresher status\n  refresher status --json | jq '.accounts[] | select(.result != \"ok\")'",
 			flags: func(fs *flag.FlagSet) {
 				fs.BoolVar(&asJSON, "json", false, "print JSON for scripts instead of a table")
@@ -70,34 +70,51 @@ func status(ctx context.Context, e *env, args []string, asJSON bool) error {
 		}
 		return nil
 	}
-	users := usernames(ctx, svc, rep.Accounts)
+	users := owners(ctx, svc, rep.Accounts)
 	printTable(e.stdout, rep, users, time.Now(), colourful(e))
 	return nil
 }
 
-// usernames reads the Threads username kept beside each token, for people
-// reading the table. A payload that cannot be read shows as "-"; the token
-// itself never leaves this function.
-func usernames(ctx context.Context, svc *service.Service, accounts []refresh.AccountReport) []string {
-	names := make([]string, len(accounts))
+// owner is what the table shows of a token's owner.
+type owner struct {
+	platform, user string
+}
+
+// owners reads the username kept beside each token, and its platform where
+// the state does not name it yet, for people reading the table. What cannot
+// be read shows as "-"; the token itself never leaves this function.
+func owners(ctx context.Context, svc *service.Service, accounts []refresh.AccountReport) []owner {
+	out := make([]owner, len(accounts))
 	var g errgroup.Group
 	g.SetLimit(8)
 	for i, r := range accounts {
 		g.Go(func() error {
-			names[i] = "-"
-			if p, err := currentPayload(ctx, svc, svc.Account(r.Account)); err == nil && p.Field("username") != "" {
-				names[i] = "@" + p.Field("username")
+			out[i] = owner{platform: r.Platform, user: "-"}
+			p, err := currentPayload(ctx, svc, svc.Account(r.Account))
+			if err != nil {
+				return nil
+			}
+			if p.Field("username") != "" {
+				out[i].user = "@" + p.Field("username")
+			}
+			if out[i].platform == "" {
+				out[i].platform = p.Platform()
 			}
 			return nil
 		})
 	}
 	_ = g.Wait()
-	return names
+	for i := range out {
+		if out[i].platform == "" {
+			out[i].platform = "-"
+		}
+	}
+	return out
 }
 
-func printTable(w io.Writer, rep refresh.Report, users []string, now time.Time, colour bool) {
+func printTable(w io.Writer, rep refresh.Report, owners []owner, now time.Time, colour bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tLAST ERROR")
+	fmt.Fprintln(tw, "ACCOUNT\tPLATFORM\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tLAST ERROR")
 	for i, r := range rep.Accounts {
 		st := string(r.Result)
 		if colour {
@@ -107,7 +124,7 @@ func printTable(w io.Writer, rep refresh.Report, users []string, now time.Time, 
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, users[i], st,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, st,
 			ago(r.RefreshedAt, now), expiresIn(r.ExpiresAt, now), lastErr)
 	}
 	tw.Flush()
