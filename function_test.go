@@ -26,20 +26,21 @@ import (
 
 // These tests drive RefreshTokens over HTTP, as Cloud Scheduler does, with
 // the real Secret Manager and Firestore clients: Firestore is the real
-// emulator, Secret Manager an in-process gRPC server, Threads a fake that
-// answers as Meta documents.
+// emulator, Secret Manager an in-process gRPC server, Threads and Instagram
+// fakes that answer as Meta documents.
 
 func TestMain(m *testing.M) { os.Exit(firestoreemu.Main(m)) }
 
 const projectNumber = "123456789012"
 
 // harness is one isolated deployment: its own project in the emulator, its
-// own Secret Manager and Threads.
+// own Secret Manager, Threads and Instagram.
 type harness struct {
 	t       *testing.T
 	project string
 	sm      *smfake.Server
 	th      *threadsfake.Server
+	ig      *threadsfake.Server
 	env     map[string]string
 	fs      *firestore.Client
 
@@ -54,6 +55,7 @@ func newHarness(t *testing.T, accounts []string, env map[string]string) *harness
 		project: project,
 		sm:      smfake.Start(t, smfake.WithProjectNumbers(map[string]string{project: projectNumber})),
 		th:      threadsfake.Start(t),
+		ig:      threadsfake.Start(t, threadsfake.Instagram()),
 	}
 	h.env = map[string]string{
 		"GOOGLE_CLOUD_PROJECT":         project,
@@ -61,6 +63,7 @@ func newHarness(t *testing.T, accounts []string, env map[string]string) *harness
 		"SECRET_MANAGER_EMULATOR_HOST": h.sm.Addr(),
 		"FIRESTORE_EMULATOR_HOST":      firestoreemu.Host(t),
 		"THREADS_API_BASE_URL":         h.th.URL(),
+		"INSTAGRAM_API_BASE_URL":       h.ig.URL(),
 		"THREADS_TIMEOUT":              "2s",
 		"LOG_LEVEL":                    "debug",
 	}
@@ -162,7 +165,7 @@ func (h *harness) assertNoTokenInOutput() {
 	if out == "" {
 		h.t.Error("no output was captured; the token search would prove nothing")
 	}
-	for _, tok := range h.th.Tokens() {
+	for _, tok := range append(h.th.Tokens(), h.ig.Tokens()...) {
 		if strings.Contains(out, tok) {
 			h.t.Errorf("a token appears in logs or HTTP answers:\n%s", out)
 			return
@@ -671,5 +674,52 @@ func TestLogLinesPerAccount(t *testing.T) {
 	}
 	if m := lines["dead"]; m["severity"] != "ERROR" || m["result"] != "needs_reauth" || m["error"] == nil {
 		t.Errorf("dead line %v, want ERROR needs_reauth with the error", m)
+	}
+}
+
+// TestInstagramBesideThreads: one POST refreshes an Instagram account and a
+// Threads account, each once on its own platform; the answer, GET /, the
+// Firestore documents and the log lines name each one's platform.
+func TestInstagramBesideThreads(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"main", "shop"}, nil)
+	h.seedToken("main", 72*time.Hour)
+	issued := time.Now().Add(-72 * time.Hour)
+	old := h.ig.IssueLongLived("17841400000000042", "shop", issued)
+	h.sm.AddVersion(h.secret("shop"), []byte(`{"platform":"instagram","access_token":"`+old+`","user_id":"17841400000000042","username":"shop"}`), issued)
+	f := h.function()
+
+	code, rep := h.post(f)
+	if code != http.StatusOK || rep.Refreshed != 2 {
+		t.Fatalf("POST: %d %+v, want 200 with both refreshed", code, rep)
+	}
+	want := map[string]string{"main": "threads", "shop": "instagram"}
+	for account, platform := range want {
+		if r := result(t, rep, account); r.Platform != platform {
+			t.Errorf("POST %s: %+v, want platform %s", account, r, platform)
+		}
+		if d := h.doc(account); d["platform"] != platform {
+			t.Errorf("Firestore document of %s: platform %v, want %s", account, d["platform"], platform)
+		}
+	}
+	if th, ig := h.th.Calls(threadsfake.PathRefresh), h.ig.Calls(threadsfake.PathRefresh); th != 1 || ig != 1 {
+		t.Errorf("refresh calls: Threads %d, Instagram %d; want one each", th, ig)
+	}
+	p := h.newestPayload("shop")
+	if tok, _ := p["access_token"].(string); tok == old || !h.ig.Valid(tok) || p["platform"] != "instagram" || p["username"] != "shop" {
+		t.Errorf("shop's new payload: platform %v, username %v, new valid token %v", p["platform"], p["username"], h.ig.Valid(tok))
+	}
+
+	_, rep, _ = h.call(f, http.MethodGet)
+	for account, platform := range want {
+		if r := result(t, rep, account); r.Result != "ok" || r.Platform != platform {
+			t.Errorf("GET %s: %+v, want ok on %s", account, r, platform)
+		}
+	}
+	for _, line := range strings.Split(h.output.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "account processed" && m["platform"] != want[m["account"].(string)] {
+			t.Errorf("log line %v, want platform %s", m, want[m["account"].(string)])
+		}
 	}
 }

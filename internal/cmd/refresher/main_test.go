@@ -86,12 +86,13 @@ func eachStore(t *testing.T, f func(t *testing.T, w *world), opts ...threadsfake
 	}
 }
 
-// world is one isolated installation: a Threads fake and a store of the
-// given kind, and everything the commands printed.
+// world is one isolated installation: a Threads fake, an Instagram fake
+// and a store of the given kind, and everything the commands printed.
 type world struct {
 	t    *testing.T
 	kind storeKind
 	th   *threadsfake.Server
+	ig   *threadsfake.Server
 	env  map[string]string
 
 	db      string         // local: the database file
@@ -124,6 +125,7 @@ func newWorld(t *testing.T, kind storeKind, opts ...threadsfake.Option) *world {
 		"THREADS_TIMEOUT":      "2s",
 		"LOG_LEVEL":            "debug", // the most lines to search for secrets
 	}
+	w.startInstagram()
 	switch kind {
 	case local:
 		// A directory that does not exist yet: the first command makes it.
@@ -138,6 +140,18 @@ func newWorld(t *testing.T, kind storeKind, opts ...threadsfake.Option) *world {
 		w.env["FIRESTORE_EMULATOR_HOST"] = firestoreemu.Host(t)
 	}
 	return w
+}
+
+// startInstagram (re)starts the world's Instagram fake with opts and points
+// the refresher at it. Tokens of a replaced fake stay forbidden.
+func (w *world) startInstagram(opts ...threadsfake.Option) {
+	if w.ig != nil {
+		w.forbid(w.ig.Tokens()...)
+		w.forbid(w.ig.AppSecret())
+	}
+	w.ig = threadsfake.Start(w.t, append([]threadsfake.Option{threadsfake.Instagram()}, opts...)...)
+	w.env["INSTAGRAM_API_BASE_URL"] = w.ig.URL()
+	w.env["INSTAGRAM_OAUTH_BASE_URL"] = w.ig.OAuthURL()
 }
 
 // forbid adds values that must never be printed.
@@ -166,7 +180,8 @@ func (w *world) checkNoSecrets() {
 	if len(w.outputs) == 0 {
 		return // nothing ran: the test failed early or needs no check
 	}
-	secrets := append(w.th.Tokens(), w.th.AppSecret())
+	secrets := append(w.th.Tokens(), w.th.AppSecret(), w.ig.AppSecret())
+	secrets = append(secrets, w.ig.Tokens()...)
 	secrets = append(secrets, w.secrets...)
 	total := w.printed
 	for _, o := range w.outputs {
@@ -296,28 +311,37 @@ func (w *world) newUser(account string) user {
 	return user{id: fmt.Sprintf("178414%08d", n), name: "user_" + account}
 }
 
-// longLived issues a long-lived token issued age ago.
-func (w *world) longLived(u user, age time.Duration) string {
-	tok := w.th.IssueLongLived(u.id, u.name, time.Now().Add(-age))
+// longLived issues a long-lived Threads token issued age ago.
+func (w *world) longLived(u user, age time.Duration) string { return w.issue(w.th, true, u, age) }
+
+// shortLived issues a short-lived Threads token issued age ago.
+func (w *world) shortLived(u user, age time.Duration) string { return w.issue(w.th, false, u, age) }
+
+// issue has fake f issue a token, long- or short-lived, issued age ago.
+func (w *world) issue(f *threadsfake.Server, long bool, u user, age time.Duration) string {
+	issue := f.IssueShortLived
+	if long {
+		issue = f.IssueLongLived
+	}
+	tok := issue(u.id, u.name, time.Now().Add(-age))
 	w.forbid(tok)
 	return tok
 }
 
-// shortLived issues a short-lived token issued age ago.
-func (w *world) shortLived(u user, age time.Duration) string {
-	tok := w.th.IssueShortLived(u.id, u.name, time.Now().Add(-age))
-	w.forbid(tok)
-	return tok
-}
-
-// seed gives the account a long-lived token issued age ago, stored as the
-// secret's newest version created at that time, as `refresher add` would
-// have stored it then.
+// seed gives the account a long-lived Threads token issued age ago, stored
+// as the secret's newest version created at that time, as `refresher add`
+// would have stored it then.
 func (w *world) seed(account string, age time.Duration) (string, user) {
 	w.t.Helper()
+	return w.seedOn(payload.PlatformThreads, w.th, account, age)
+}
+
+// seedOn is seed for the platform whose fake is f.
+func (w *world) seedOn(platform string, f *threadsfake.Server, account string, age time.Duration) (string, user) {
+	w.t.Helper()
 	u := w.newUser(account)
-	tok := w.longLived(u, age)
-	w.storeVersion(account, payload.New(tok, u.id, u.name), time.Now().Add(-age))
+	tok := w.issue(f, true, u, age)
+	w.storeVersion(account, payload.NewFor(platform, tok, u.id, u.name), time.Now().Add(-age))
 	return tok, u
 }
 
@@ -451,16 +475,19 @@ func (w *world) newestToken(account string) string {
 // passJSON is the pass and status JSON as the issue specifies it; decoding
 // refuses any other field.
 type passJSON struct {
-	Accounts []struct {
-		Account     string `json:"account"`
-		Result      string `json:"result"`
-		Platform    string `json:"platform"`
-		RefreshedAt string `json:"refreshedAt"`
-		ExpiresAt   string `json:"expiresAt"`
-		Error       string `json:"error"`
-	} `json:"accounts"`
-	Refreshed *int `json:"refreshed"`
-	Failed    *int `json:"failed"`
+	Accounts  []accountJSON `json:"accounts"`
+	Refreshed *int          `json:"refreshed"`
+	Failed    *int          `json:"failed"`
+}
+
+// accountJSON is one account's line in passJSON.
+type accountJSON struct {
+	Account     string `json:"account"`
+	Result      string `json:"result"`
+	Platform    string `json:"platform"`
+	RefreshedAt string `json:"refreshedAt"`
+	ExpiresAt   string `json:"expiresAt"`
+	Error       string `json:"error"`
 }
 
 // parseReport decodes s, which must be one JSON report and nothing else.
@@ -491,13 +518,19 @@ func parseReport(t *testing.T, s string) passJSON {
 // resultOf returns the account's result in r, failing when it is missing.
 func resultOf(t *testing.T, r passJSON, account string) string {
 	t.Helper()
+	return accountIn(t, r, account).Result
+}
+
+// accountIn returns the account's line in r, failing when it is missing.
+func accountIn(t *testing.T, r passJSON, account string) accountJSON {
+	t.Helper()
 	for _, a := range r.Accounts {
 		if a.Account == account {
-			return a.Result
+			return a
 		}
 	}
 	t.Fatalf("account %s missing from the report %+v", account, r)
-	return ""
+	return accountJSON{}
 }
 
 func errorOf(r passJSON, account string) string {

@@ -17,14 +17,24 @@ import (
 // payload `add` writes for the token and user.
 func wantStored(t *testing.T, w *world, account, token string, u user) {
 	t.Helper()
+	wantStoredFor(t, w, account, "", token, u)
+}
+
+// wantStoredFor is wantStored for a platform other than Threads, whose
+// payload names it ("" for Threads).
+func wantStoredFor(t *testing.T, w *world, account, platform, token string, u user) {
+	t.Helper()
 	vs := w.versions(account)
 	if len(vs) != 1 {
 		t.Fatalf("%s has %d versions, want 1", account, len(vs))
 	}
 	got := w.newest(account)
 	want := map[string]any{"access_token": token, "user_id": u.id, "username": u.name}
+	if platform != "" {
+		want["platform"] = platform
+	}
 	if len(got) != len(want) {
-		t.Errorf("stored payload has fields %v, want exactly access_token, user_id and username", keys(got))
+		t.Errorf("stored payload has fields %v, want exactly %v", keys(got), keys(want))
 	}
 	for k, v := range want {
 		if got[k] != v {

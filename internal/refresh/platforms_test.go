@@ -1,0 +1,228 @@
+package refresh_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/instagram"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
+)
+
+// newPlatformsHarness is newHarness with an Instagram fake beside the
+// Threads one, on the same clock, and an engine that knows both platforms.
+func newPlatformsHarness(t *testing.T) (*harness, *threadsfake.Server) {
+	t.Helper()
+	ig := threadsfake.Start(t, threadsfake.Instagram())
+	h := newHarness(t, func(e *refresh.Engine) {
+		e.Platforms[payload.PlatformInstagram] = instagram.New(ig.URL(), ig.OAuthURL(), defaultThreadsTimeout, nil).Refresher()
+	})
+	th := h.th
+	h.clock.OnSet = func(now time.Time) { th.SetNow(now); ig.SetNow(now) }
+	h.clock.Set(h.clock.Now())
+	return h, ig
+}
+
+// seedInstagram issues a long-lived Instagram token of the given age and
+// stores it as `refresher add --platform instagram` does.
+func (h *harness) seedInstagram(ig *threadsfake.Server, id string, age time.Duration) (string, refresh.Version) {
+	h.t.Helper()
+	tok := ig.IssueLongLived("1784"+id, "ig_"+id, h.clock.Now().Add(-age))
+	h.seen[tok] = true
+	return tok, h.addVersion(id, age, payload.NewFor(payload.PlatformInstagram, tok, "1784"+id, "ig_"+id))
+}
+
+// logLine returns the last "account processed" line of the account.
+func (h *harness) logLine(id string) map[string]any {
+	h.t.Helper()
+	var last map[string]any
+	for _, raw := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(raw), &m) == nil && m["message"] == "account processed" && m["account"] == id {
+			last = m
+		}
+	}
+	return last
+}
+
+// TestPlatformsSideBySide: one pass refreshes a Threads and an Instagram
+// account, each once, each on its own platform, and records, reports and
+// logs each one's platform.
+func TestPlatformsSideBySide(t *testing.T) {
+	t.Parallel()
+	h, ig := newPlatformsHarness(t)
+	oldTh, _ := h.seed("main", 72*time.Hour)
+	oldIG, _ := h.seedInstagram(ig, "shop", 72*time.Hour)
+
+	rep := h.pass()
+	for id, want := range map[string]string{"main": payload.PlatformThreads, "shop": payload.PlatformInstagram} {
+		r := result(t, rep, id)
+		if r.Result != refresh.ResultRefreshed || r.Platform != want {
+			t.Errorf("%s: %+v, want refreshed on %s", id, r, want)
+		}
+		if st, _ := h.state(id); st.Platform != want {
+			t.Errorf("%s: stored platform %q, want %q", id, st.Platform, want)
+		}
+		if line := h.logLine(id); line["platform"] != want {
+			t.Errorf("%s: log line %v, want platform %s", id, line, want)
+		}
+	}
+	if th, n := h.th.Calls(threadsfake.PathRefresh), ig.Calls(threadsfake.PathRefresh); th != 1 || n != 1 {
+		t.Errorf("refresh calls: Threads %d, Instagram %d; want one each", th, n)
+	}
+	if h.th.TotalCalls() != 1 || ig.TotalCalls() != 1 {
+		t.Errorf("calls: Threads %d, Instagram %d; want one refresh each and nothing else", h.th.TotalCalls(), ig.TotalCalls())
+	}
+	newIG, _ := h.currentToken("shop")
+	if newIG == oldIG || !ig.Valid(newIG) || !strings.HasPrefix(newIG, "IGAA") {
+		t.Error("the Instagram account's newest version does not hold a new Instagram token")
+	}
+	if newTh, _ := h.currentToken("main"); newTh == oldTh || !h.th.Valid(newTh) {
+		t.Error("the Threads account's newest version does not hold a new Threads token")
+	}
+	if p, _ := h.store.Access(t.Context(), h.account("shop"), h.versions("shop")[1]); !strings.Contains(string(p), `"platform":"instagram"`) {
+		t.Errorf("the refreshed Instagram payload lost its platform")
+	}
+	for _, tok := range ig.Tokens() {
+		h.seen[tok] = true
+	}
+	h.assertNoTokenLeak("main", "shop")
+}
+
+// TestPlatformKnownFromAdoption: a version adopted and not yet due already
+// names its platform, and a bare payload is Threads.
+func TestPlatformKnownFromAdoption(t *testing.T) {
+	t.Parallel()
+	h, ig := newPlatformsHarness(t)
+	h.seedInstagram(ig, "shop", time.Hour)
+	bare := h.th.IssueLongLived("1", "u", h.clock.Now().Add(-time.Hour))
+	h.seen[bare] = true
+	h.addVersion("bare", time.Hour, []byte(bare))
+
+	rep := h.pass()
+	for id, want := range map[string]string{"shop": payload.PlatformInstagram, "bare": payload.PlatformThreads} {
+		if r := result(t, rep, id); r.Result != refresh.ResultRolledForward || r.Platform != want {
+			t.Errorf("%s: %+v, want rolled_forward on %s", id, r, want)
+		}
+	}
+	// Fresh on the next pass, with the platform from the state.
+	h.clock.Advance(time.Hour)
+	status, err := h.engine.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := result(t, status, "shop"); r.Platform != payload.PlatformInstagram {
+		t.Errorf("status of shop: %+v, want platform instagram", r)
+	}
+	if r := result(t, h.pass(), "shop"); r.Result != refresh.ResultFresh || r.Platform != payload.PlatformInstagram {
+		t.Errorf("fresh pass: %+v, want fresh on instagram", r)
+	}
+	if h.th.TotalCalls()+ig.TotalCalls() != 0 {
+		t.Error("adoption called Meta")
+	}
+}
+
+// TestUnknownPlatform: a payload naming a platform the engine has no
+// refresher for fails the account, every pass, with one sentence; nothing
+// is sent anywhere and the version is not adopted.
+func TestUnknownPlatform(t *testing.T) {
+	t.Parallel()
+	h, ig := newPlatformsHarness(t)
+	h.addVersion("odd", time.Hour, []byte(`{"platform":"myspace","access_token":"MSsecrettoken"}`))
+	h.seen["MSsecrettoken"] = true
+	for pass := 1; pass <= 2; pass++ {
+		r := result(t, h.pass(), "odd")
+		if r.Result != refresh.ResultFailed || !strings.Contains(r.Error, `"myspace"`) ||
+			!strings.Contains(r.Error, `"instagram" or "threads"`) || strings.Contains(r.Error, "\n") {
+			t.Errorf("pass %d: %+v, want failed with one sentence naming the platform and the known ones", pass, r)
+		}
+		if st, _ := h.state("odd"); st.Version != "" || st.Status != refresh.StatusFailing || st.Failures != pass {
+			t.Errorf("pass %d: state %+v, want failing without adopting the version", pass, st)
+		}
+		h.clock.Advance(time.Hour)
+	}
+	if h.th.TotalCalls()+ig.TotalCalls() != 0 {
+		t.Error("a token of an unknown platform was sent to Meta")
+	}
+	h.assertNoTokenLeak("odd")
+}
+
+// TestDeadTokenAndPermission: refusals whose code does not say the token is
+// dead are judged with /me; a missing permission asks for a new login that
+// grants it; a needs_reauth account is not sent to Meta again.
+func TestDeadTokenAndPermission(t *testing.T) {
+	t.Parallel()
+	type fail struct {
+		me bool
+		f  threadsfake.Failure
+	}
+	tests := []struct {
+		name  string
+		fail  []fail
+		want  refresh.Result
+		texts []string
+	}{
+		{"code 100, token dead", []fail{{false, threadsfake.Unsupported}, {true, threadsfake.Unsupported}},
+			refresh.ResultNeedsReauth, []string{"code 100/33", "fails /me too", "log in again"}},
+		{"code 100, token alive", []fail{{false, threadsfake.Unsupported}}, refresh.ResultFailed, []string{"code 100/33"}},
+		{"permission missing", []fail{{false, threadsfake.PermissionMissing}}, refresh.ResultNeedsReauth, []string{"(code 10)", "the %s permission"}},
+		{"permission denied", []fail{{false, threadsfake.PermissionDenied}}, refresh.ResultNeedsReauth, []string{"(code 200)", "the %s permission"}},
+	}
+	platforms := []struct {
+		name, permission string
+	}{{payload.PlatformThreads, "threads_basic"}, {payload.PlatformInstagram, "instagram_business_basic"}}
+	for _, p := range platforms {
+		for _, tt := range tests {
+			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				h, ig := newPlatformsHarness(t)
+				f := h.th
+				if p.name == payload.PlatformInstagram {
+					f = ig
+					h.seedInstagram(ig, "main", 72*time.Hour)
+				} else {
+					h.seed("main", 72*time.Hour)
+				}
+				for _, q := range tt.fail {
+					path := threadsfake.PathRefresh
+					if q.me {
+						path = f.MePath()
+					}
+					f.FailNext(path, q.f, 1)
+				}
+				r := result(t, h.pass(), "main")
+				if r.Result != tt.want {
+					t.Fatalf("%+v, want %s", r, tt.want)
+				}
+				st, _ := h.state("main")
+				for _, text := range tt.texts {
+					text = strings.ReplaceAll(text, "%s", p.permission)
+					if !strings.Contains(r.Error, text) || st.LastError != r.Error {
+						t.Errorf("error %q (stored %q) does not say %q", r.Error, st.LastError, text)
+					}
+				}
+				if f.Calls(threadsfake.PathRefresh) != 1 {
+					t.Errorf("%d refresh calls, want 1", f.Calls(threadsfake.PathRefresh))
+				}
+
+				// The next pass, a day on.
+				h.clock.Advance(25 * time.Hour)
+				calls := f.TotalCalls()
+				r = result(t, h.pass(), "main")
+				if tt.want == refresh.ResultNeedsReauth && (r.Result != refresh.ResultNeedsReauth || f.TotalCalls() != calls) {
+					t.Errorf("next pass: %+v after %d calls to Meta; want needs_reauth and none", r, f.TotalCalls()-calls)
+				}
+				if tt.want == refresh.ResultFailed && r.Result != refresh.ResultRefreshed {
+					t.Errorf("next pass: %+v; a live token whose refusal has passed is refreshed", r)
+				}
+				for _, tok := range ig.Tokens() {
+					h.seen[tok] = true
+				}
+				h.assertNoTokenLeak("main")
+			})
+		}
+	}
+}
