@@ -134,7 +134,7 @@ func (e *Engine) platform(name string) (TokenRefresher, error) {
 	for _, n := range slices.Sorted(maps.Keys(e.Platforms)) {
 		known = append(known, strconv.Quote(n))
 	}
-	return nil, fmt.Errorf("it names the platform %q, which this refresher does not keep tokens for; name %s", name, strings.Join(known, " or "))
+	return nil, fmt.Errorf("it names the platform %q, which this refresher does not keep tokens for; use %s", name, strings.Join(known, " or "))
 }
 
 func (e *Engine) now() time.Time {
