@@ -456,7 +456,9 @@ type passJSON struct {
 		Result      string `json:"result"`
 		RefreshedAt string `json:"refreshedAt"`
 		ExpiresAt   string `json:"expiresAt"`
-		Error       string `json:"error"`
+		// HoursLeft is a JSON number: a string would not decode.
+		HoursLeft *int   `json:"hoursLeft"`
+		Error     string `json:"error"`
 	} `json:"accounts"`
 	Refreshed *int `json:"refreshed"`
 	Failed    *int `json:"failed"`
