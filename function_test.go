@@ -19,6 +19,7 @@ import (
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/pubsubemu"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/smfake"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
@@ -620,6 +621,26 @@ func TestHTTPSurface(t *testing.T) {
 	}
 }
 
+// errorLines returns the ERROR lines of a log, decoded.
+func errorLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, raw := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Errorf("log line is not JSON: %q", raw)
+			continue
+		}
+		if m["severity"] == "ERROR" {
+			lines = append(lines, m)
+		}
+	}
+	return lines
+}
+
+// TestBadConfigurationAnswers500WithTheSentence also pins the line the
+// "whole pass failed" alert counts: one ERROR "configuration refused" per
+// request (the other such lines: internal/httpapi/logfields_test.go).
 func TestBadConfigurationAnswers500WithTheSentence(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ variable, value string }{
@@ -627,6 +648,7 @@ func TestBadConfigurationAnswers500WithTheSentence(t *testing.T) {
 		{"THREADS_SECRETS", ""},
 		{"KEEP_VERSIONS", "0"},
 		{"GOOGLE_CLOUD_PROJECT", ""},
+		{"TOKEN_CHANGES_TOPIC", "token-changes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable, func(t *testing.T) {
@@ -646,10 +668,43 @@ func TestBadConfigurationAnswers500WithTheSentence(t *testing.T) {
 					t.Fatalf("answer %d %q, want 500 with a sentence naming %s", rec.Code, rec.Body.String(), tt.variable)
 				}
 			}
-			if !strings.Contains(logs.String(), `"severity":"ERROR"`) {
-				t.Errorf("refused configuration not logged as ERROR: %s", logs.String())
+			lines := errorLines(t, logs.String())
+			if len(lines) != 2 {
+				t.Fatalf("%d ERROR lines for two requests, want 2:\n%s", len(lines), logs.String())
+			}
+			for _, l := range lines {
+				if l["message"] != "configuration refused" || !strings.HasPrefix(l["error"].(string), tt.variable+" ") {
+					t.Errorf("ERROR line %v, want message \"configuration refused\" and the sentence naming %s", l, tt.variable)
+				}
 			}
 		})
+	}
+}
+
+// TestStartFailureIsLogged: when the clients cannot be built (here the
+// local store, which a function outside Cloud Run may use, is a
+// directory), every request answers 500 and logs one ERROR "start failed;
+// the next request tries again", which the "whole pass failed" alert counts.
+func TestStartFailureIsLogged(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"REFRESHER_DB": t.TempDir()}
+	var logs syncbuf.Buffer
+	f := &function{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }, logs: &logs}
+	for range 2 {
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+		if rec.Code != 500 || !strings.Contains(rec.Body.String(), "REFRESHER_DB") {
+			t.Fatalf("answer %d %s, want 500 naming REFRESHER_DB", rec.Code, rec.Body.String())
+		}
+	}
+	lines := errorLines(t, logs.String())
+	if len(lines) != 2 {
+		t.Fatalf("%d ERROR lines for two requests, want 2:\n%s", len(lines), logs.String())
+	}
+	for _, l := range lines {
+		if l["message"] != "start failed; the next request tries again" || l["error"] == nil {
+			t.Errorf("ERROR line %v, want message \"start failed; the next request tries again\" with the error", l)
+		}
 	}
 }
 
@@ -674,6 +729,64 @@ func TestLogLinesPerAccount(t *testing.T) {
 	}
 	if m := lines["dead"]; m["severity"] != "ERROR" || m["result"] != "needs_reauth" || m["error"] == nil {
 		t.Errorf("dead line %v, want ERROR needs_reauth with the error", m)
+	}
+	// The token's remaining life, as a number: just under 60 days after a
+	// refresh; the adopted 3-day-old version of dead has 57 days left.
+	if m := lines["main"]; m["hoursLeft"] != float64(threadsfake.DefaultExpiresIn/3600) {
+		t.Errorf("main: hoursLeft %#v, want the number %d", m["hoursLeft"], threadsfake.DefaultExpiresIn/3600)
+	}
+	if m := lines["dead"]; m["hoursLeft"] != float64(57*24-1) {
+		t.Errorf("dead: hoursLeft %#v, want the number %d", m["hoursLeft"], 57*24-1)
+	}
+	if n := strings.Count(out, `"severity":"INFO","message":"refresh pass done","accounts":2,"refreshed":1,"failed":1`); n != 1 {
+		t.Errorf("%d \"refresh pass done\" lines with the counts, want 1:\n%s", n, out)
+	}
+}
+
+// TestTokenChangesArePublished: with TOKEN_CHANGES_TOPIC set, a refresh
+// publishes one message naming the account, its secret and the version
+// Secret Manager returned, never the token; a fresh pass publishes none.
+// (internal/notify's tests cover adoption and failed publishes.)
+func TestTokenChangesArePublished(t *testing.T) {
+	t.Parallel()
+	emu := pubsubemu.Start(t)
+	topic := pubsubemu.NewTopic(t, emu.Host())
+	h := newHarness(t, []string{"main"}, map[string]string{"TOKEN_CHANGES_TOPIC": topic.Name, "PUBSUB_EMULATOR_HOST": emu.Host()})
+	h.seedToken("main", 72*time.Hour)
+
+	received := func() []map[string]string {
+		var out []map[string]string
+		for _, m := range topic.Drain(t, 500*time.Millisecond) {
+			h.output.Write(m.Data) // searched for tokens with the rest
+			var data map[string]string
+			if err := json.Unmarshal(m.Data, &data); err != nil {
+				t.Fatalf("message data is not a JSON object of strings: %v: %s", err, m.Data)
+			}
+			if fmt.Sprint(data) != fmt.Sprint(m.Attributes) {
+				t.Errorf("attributes %v differ from the data %v", m.Attributes, data)
+			}
+			out = append(out, data)
+		}
+		return out
+	}
+	if code, rep := h.post(h.function()); code != 200 || rep.Refreshed != 1 {
+		t.Fatalf("%d %+v, want main refreshed", code, rep)
+	}
+	got := received()
+	want := map[string]string{"account": "main", "secret": h.secret("main"),
+		"version": "projects/" + projectNumber + "/secrets/main/versions/2", "event": "refreshed"}
+	if len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(want) {
+		t.Errorf("messages %v, want exactly %v", got, want)
+	}
+	if d := h.doc("main"); len(got) == 1 && d["version"] != got[0]["version"] {
+		t.Errorf("the message names %s, the state records %v", got[0]["version"], d["version"])
+	}
+
+	if code, rep := h.post(h.function()); code != 200 || result(t, rep, "main").Result != refresh.ResultFresh {
+		t.Fatalf("second pass: %d %+v, want fresh", code, rep)
+	}
+	if got := received(); len(got) != 0 {
+		t.Errorf("a fresh pass published %v", got)
 	}
 }
 

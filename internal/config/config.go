@@ -75,6 +75,12 @@ type Config struct {
 	PassTimeout time.Duration
 	// LocalDB is the embedded database file (REFRESHER_DB) in local mode.
 	LocalDB string
+	// TokenChangesTopic is the Pub/Sub topic told of each new token
+	// (TOKEN_CHANGES_TOPIC, projects/P/topics/T); empty means none.
+	TokenChangesTopic string
+	// PubSubEmulatorHost is a Pub/Sub emulator's host:port
+	// (PUBSUB_EMULATOR_HOST), reached without credentials.
+	PubSubEmulatorHost string
 }
 
 // Error is a configuration problem with one variable.
@@ -97,6 +103,11 @@ var secretIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 // secretNamePattern is a full secret name.
 var secretNamePattern = regexp.MustCompile(`^projects/([^/]+)/secrets/([A-Za-z0-9_-]{1,255})$`)
 
+// topicNamePattern is a full Pub/Sub topic name. Pub/Sub's rule for a topic
+// ID: it starts with a letter, holds letters, digits, and - _ . ~ + %, and
+// is 3 to 255 characters long (the "goog" prefix is checked apart).
+var topicNamePattern = regexp.MustCompile(`^projects/[^/]+/topics/([A-Za-z][A-Za-z0-9._~+%-]{2,254})$`)
+
 // Load reads and validates the configuration through lookup.
 func Load(lookup LookupFunc) (*Config, error) {
 	get := func(name string) string {
@@ -109,6 +120,8 @@ func Load(lookup LookupFunc) (*Config, error) {
 		TokensCollection:          orDefault(get("TOKENS_COLLECTION"), DefaultTokensCollection),
 		SecretManagerEmulatorHost: get("SECRET_MANAGER_EMULATOR_HOST"),
 		FirestoreEmulatorHost:     get("FIRESTORE_EMULATOR_HOST"),
+		TokenChangesTopic:         get("TOKEN_CHANGES_TOPIC"),
+		PubSubEmulatorHost:        get("PUBSUB_EMULATOR_HOST"),
 	}
 
 	switch s := strings.ToLower(get("STORE")); s {
@@ -172,6 +185,9 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if c.LogLevel, err = logging.ParseLevel(get("LOG_LEVEL")); err != nil {
 		return nil, &Error{"LOG_LEVEL", fmt.Sprintf("is %q; use debug, info, warn or error", get("LOG_LEVEL"))}
 	}
+	if err := checkTopic(c.TokenChangesTopic, c.Store); err != nil {
+		return nil, err
+	}
 	if c.Store == StoreLocal {
 		if c.LocalDB = get("REFRESHER_DB"); c.LocalDB == "" {
 			dir, derr := os.UserConfigDir()
@@ -232,6 +248,23 @@ func baseURL(get func(string) string, name, def string) (string, error) {
 	return v, nil
 }
 
+// checkTopic checks TOKEN_CHANGES_TOPIC. The local store publishes nothing:
+// it serves one machine without Google Cloud, where `refresher token` reads
+// the current token. A topic set there is refused rather than ignored, so
+// that nobody waits for messages that never come.
+func checkTopic(topic string, store Store) error {
+	const name = "TOKEN_CHANGES_TOPIC"
+	switch m := topicNamePattern.FindStringSubmatch(topic); {
+	case topic == "":
+		return nil
+	case m == nil || strings.HasPrefix(m[1], "goog"):
+		return &Error{name, fmt.Sprintf("is %q; it must be a full Pub/Sub topic name such as projects/my-project/topics/threads-token-refresher-token-changes (the topic ID starts with a letter, is 3 to 255 letters, digits or - _ . ~ + %%, and does not start with goog)", topic)}
+	case store == StoreLocal:
+		return &Error{name, fmt.Sprintf("is %q, but the local store publishes no token changes; unset it, or use Secret Manager and Firestore (GOOGLE_CLOUD_PROJECT)", topic)}
+	}
+	return nil
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -285,6 +318,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("threadsTimeout", c.ThreadsTimeout),
 		slog.Bool("secretManagerEmulator", c.SecretManagerEmulatorHost != ""),
 		slog.Bool("firestoreEmulator", c.FirestoreEmulatorHost != ""),
+		slog.String("tokenChangesTopic", c.TokenChangesTopic),
+		slog.Bool("pubsubEmulator", c.PubSubEmulatorHost != ""),
 	)
 }
 

@@ -96,6 +96,13 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"log level", "LOG_LEVEL", "loud"},
 		{"store", "STORE", "s3"},
 		{"collection", "TOKENS_COLLECTION", "a/b"},
+		{"topic ID only", "TOKEN_CHANGES_TOPIC", "token-changes"},
+		{"topic of a subscription", "TOKEN_CHANGES_TOPIC", "projects/p/subscriptions/token-changes"},
+		{"topic ID too short", "TOKEN_CHANGES_TOPIC", "projects/p/topics/tc"},
+		{"topic ID not starting with a letter", "TOKEN_CHANGES_TOPIC", "projects/p/topics/1-changes"},
+		{"topic ID starting with goog", "TOKEN_CHANGES_TOPIC", "projects/p/topics/google-changes"},
+		{"topic with a space", "TOKEN_CHANGES_TOPIC", "projects/p/topics/token changes"},
+		{"topic with a trailing slash", "TOKEN_CHANGES_TOPIC", "projects/p/topics/token-changes/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,5 +139,32 @@ func TestLoadLocalRefusesSecretManagerNames(t *testing.T) {
 	var cerr *Error
 	if !errors.As(err, &cerr) || cerr.Variable != "THREADS_SECRETS" {
 		t.Fatalf("error %v, want one naming THREADS_SECRETS", err)
+	}
+}
+
+func TestTokenChangesTopic(t *testing.T) {
+	t.Parallel()
+	const topic = "projects/p/topics/threads-token-refresher-token-changes"
+	c, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main",
+		"TOKEN_CHANGES_TOPIC": " " + topic + " ", "PUBSUB_EMULATOR_HOST": "127.0.0.1:8085"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenChangesTopic != topic || c.PubSubEmulatorHost != "127.0.0.1:8085" {
+		t.Errorf("topic %q, emulator %q", c.TokenChangesTopic, c.PubSubEmulatorHost)
+	}
+	// Another project's topic, and every character Pub/Sub allows.
+	for _, ok := range []string{"projects/other-project/topics/a.b_c~d+e%f-g", "projects/p/topics/abc"} {
+		if _, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "TOKEN_CHANGES_TOPIC": ok})); err != nil {
+			t.Errorf("TOKEN_CHANGES_TOPIC=%s refused: %v", ok, err)
+		}
+	}
+
+	// The local store publishes nothing: the variable is refused there,
+	// not silently ignored.
+	_, err = Load(lookup(map[string]string{"REFRESHER_DB": "/tmp/x.db", "TOKEN_CHANGES_TOPIC": topic}))
+	var cerr *Error
+	if !errors.As(err, &cerr) || cerr.Variable != "TOKEN_CHANGES_TOPIC" || !strings.Contains(err.Error(), "local store") {
+		t.Errorf("local store with a topic: %v, want an error naming TOKEN_CHANGES_TOPIC and the local store", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
 
@@ -33,6 +34,7 @@ type Handler struct {
 const allowed = "GET, HEAD, POST"
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer h.recoverPanic(w, r)
 	switch r.Method {
 	case http.MethodPost:
 		ctx := r.Context()
@@ -46,11 +48,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, "refresh pass failed", err)
 			return
 		}
+		// The engine has logged each account and "refresh pass done".
 		status := http.StatusOK
 		if !rep.OK() {
 			status = http.StatusInternalServerError
 		}
-		h.logger().Info("refresh pass done", "refreshed", rep.Refreshed, "failed", rep.Failed, "accounts", len(rep.Accounts))
 		WriteJSON(w, status, rep)
 	case http.MethodGet, http.MethodHead:
 		rep, err := h.Engine.Status(r.Context())
@@ -63,6 +65,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allowed)
 		WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: r.Method + " is not allowed; use POST to run a pass or GET to read the status"})
 	}
+}
+
+// recoverPanic, deferred by ServeHTTP, turns a panic of the request (or of
+// an account worker, which the engine raises again in the request's
+// goroutine) into a 500 and one ERROR line, "message":"panic", without the
+// panic value's text (see logging.Panic). Left to the functions framework,
+// the panic would be printed whole to stderr, value included, as plain text
+// that alerting does not read.
+func (h *Handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v) // net/http's own way to abort a response, not a failure
+	}
+	v, stack := refresh.Recovered(v)
+	logging.Panic(r.Context(), h.logger(), v, stack)
+	WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: "internal error: the refresher panicked; its log has the stack (message \"panic\")"})
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, msg string, err error) {

@@ -50,6 +50,8 @@ type work struct {
 	read      bool
 	payload   payload.Payload
 	refresher TokenRefresher
+	// adopted: st records a version this pass adopted (not one it made).
+	adopted bool
 }
 
 func (w *work) run(now time.Time) AccountReport {
@@ -68,8 +70,8 @@ func (w *work) run(now time.Time) AccountReport {
 		return w.fail(ResultFailed, fmt.Sprintf("the newest version (%d) of %s is %s; enable it or add a new token", newest.Number, w.a.Secret, newest.State))
 	}
 
-	adopted := !w.records(newest)
-	if adopted {
+	w.adopted = !w.records(newest)
+	if w.adopted {
 		// First run, a version added by hand, or a state write lost after a
 		// crash: the newest version is the truth. Its payload is read now,
 		// so that the state names its platform from the start and a payload
@@ -91,7 +93,7 @@ func (w *work) run(now time.Time) AccountReport {
 	}
 
 	if now.Sub(w.st.RefreshedAt) < w.e.RefreshAfter {
-		if adopted {
+		if w.adopted {
 			return w.commit(ResultRolledForward)
 		}
 		w.release()
@@ -160,7 +162,8 @@ func (w *work) refresh(current Version, versions []Version) AccountReport {
 	if err != nil {
 		// The new token is lost; the old one is still current and, as far
 		// as anyone knows, still valid until its own expiry.
-		w.log.Error("refreshed token could not be stored; the previous token stays current", "error", err.Error())
+		// WARNING, not ERROR: the account's line says failed, at ERROR.
+		w.log.Warn("refreshed token could not be stored; the previous token stays current", "error", err.Error())
 		return w.fail(ResultFailed, fmt.Sprintf("storing the refreshed token in %s: %v", w.a.Secret, err))
 	}
 
@@ -183,17 +186,27 @@ func (w *work) finishing() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(w.ctx), finishTimeout)
 }
 
-// commit records the state and releases the lease in one step.
+// commit records the state and releases the lease in one step. Once the
+// state records a new current version (refreshed, or adopted), the Notifier
+// hears of it: after the token is stored and recorded, never before.
 func (w *work) commit(result Result) AccountReport {
 	ctx, cancel := w.finishing()
 	defer cancel()
 	if err := w.e.States.Commit(ctx, w.a, w.owner, w.st); err != nil {
 		// The secret is already right; the next pass adopts its newest
-		// version (roll-forward), so only the state is late.
+		// version (roll-forward), so only the state is late, and that pass
+		// announces the change.
 		w.log.Warn("state not recorded; the next pass repairs it", "error", err.Error())
 		if result != ResultRefreshed {
 			return AccountReport{Account: w.a.ID, Result: ResultFailed, Error: "recording state: " + err.Error()}
 		}
+		return reportOf(w.a.ID, result, w.st)
+	}
+	switch {
+	case result == ResultRefreshed:
+		w.announce(ChangeRefreshed)
+	case w.adopted:
+		w.announce(ChangeAdopted)
 	}
 	return reportOf(w.a.ID, result, w.st)
 }

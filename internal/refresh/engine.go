@@ -49,6 +49,9 @@ type Engine struct {
 	Platforms map[string]TokenRefresher
 	Accounts  AccountsFunc
 	Logger    *slog.Logger
+	// Notifier, when set, hears of each new current token; nil means no one
+	// is told.
+	Notifier Notifier
 
 	// RefreshAfter is the age at which a token is due.
 	RefreshAfter time.Duration
@@ -72,6 +75,8 @@ type Engine struct {
 	// StoreRetryFor bounds how long a refreshed token is retried into the
 	// secret store.
 	StoreRetryFor time.Duration
+	// NotifyTimeout bounds one Notifier call (DefaultNotifyTimeout).
+	NotifyTimeout time.Duration
 }
 
 // Defaults of the optional knobs.

@@ -3,6 +3,7 @@ package refresh
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -35,6 +36,7 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 
 	var g errgroup.Group
 	g.SetLimit(e.Concurrency)
+	var panicked atomic.Pointer[Panic]
 	for i, a := range accounts {
 		st, ok := states[a.ID]
 		if ok && e.fresh(st, now) {
@@ -42,6 +44,7 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 			continue
 		}
 		g.Go(func() error {
+			defer catch(&panicked)
 			if e.tooLate(ctx) {
 				rep.Accounts[i] = reportOf(a.ID, ResultSkipped, st)
 				rep.Accounts[i].Error = "not started: the pass was too close to its deadline"
@@ -57,10 +60,17 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 		})
 	}
 	_ = g.Wait() // workers never return errors: each reports into rep
-	rep.count()
-	for _, r := range rep.Accounts {
-		e.logResult(ctx, r)
+	if p := panicked.Load(); p != nil {
+		panic(p) // here, where the caller can recover it
 	}
+	rep.count()
+	end := e.now()
+	for i, a := range accounts {
+		rep.Accounts[i].lifeLeft(states[a.ID], end)
+		e.logResult(ctx, rep.Accounts[i])
+	}
+	e.logger().LogAttrs(ctx, slog.LevelInfo, "refresh pass done",
+		slog.Int("accounts", len(rep.Accounts)), slog.Int("refreshed", rep.Refreshed), slog.Int("failed", rep.Failed))
 	return rep, nil
 }
 
@@ -82,7 +92,10 @@ func (e *Engine) tooLate(ctx context.Context) bool {
 	return time.Until(deadline) < 3*e.ThreadsTimeout+skipMargin
 }
 
-// logResult writes the one line per account per pass that alerting reads.
+// logResult writes the one line per account per pass that alerting reads;
+// the "refresh pass done" line after them says the pass completed. Their
+// messages and fields are a contract with the Terraform module's alerts
+// (README, "Logs and alerts"); tests pin them.
 func (e *Engine) logResult(ctx context.Context, r AccountReport) {
 	level := slog.LevelInfo
 	if r.Result.Failed() {
@@ -97,6 +110,9 @@ func (e *Engine) logResult(ctx context.Context, r AccountReport) {
 	}
 	if r.ExpiresAt != "" {
 		attrs = append(attrs, slog.String("expiresAt", r.ExpiresAt))
+	}
+	if r.HoursLeft != nil {
+		attrs = append(attrs, slog.Int("hoursLeft", *r.HoursLeft))
 	}
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))

@@ -44,12 +44,19 @@ type AccountReport struct {
 	Platform    string `json:"platform,omitempty"`
 	RefreshedAt string `json:"refreshedAt,omitempty"`
 	ExpiresAt   string `json:"expiresAt,omitempty"`
-	Error       string `json:"error,omitempty"`
+	// HoursLeft is the current token's remaining life in whole hours,
+	// floor((expiresAt - now) / 1h), negative once it has expired; nil when
+	// the expiry is unknown. Alerting compares it as a number.
+	HoursLeft *int   `json:"hoursLeft,omitempty"`
+	Error     string `json:"error,omitempty"`
 
 	// Details kept for people (refresher status); not part of the HTTP answer.
 	Failures      int       `json:"-"`
 	LastAttemptAt time.Time `json:"-"`
 	Version       string    `json:"-"`
+
+	// expires is ExpiresAt as a time, for HoursLeft.
+	expires time.Time
 }
 
 // Report is the answer of a pass or a status view.
@@ -99,9 +106,36 @@ func reportOf(id string, result Result, st State) AccountReport {
 		Platform:      st.Platform,
 		RefreshedAt:   timestamp(st.RefreshedAt),
 		ExpiresAt:     timestamp(st.ExpiresAt),
+		expires:       st.ExpiresAt,
 		Error:         st.LastError,
 		Failures:      st.Failures,
 		LastAttemptAt: st.LastAttemptAt,
 		Version:       st.Version,
 	}
+}
+
+// lifeLeft sets HoursLeft as of now. A report that does not know the expiry
+// (busy: another pass holds the account; failed to take the lease) takes it
+// from st, the state the pass read, so that every account line carries the
+// remaining life: the alert on it is the net under every other failure.
+func (r *AccountReport) lifeLeft(st State, now time.Time) {
+	if r.expires.IsZero() && !st.ExpiresAt.IsZero() {
+		r.expires, r.ExpiresAt = st.ExpiresAt, timestamp(st.ExpiresAt)
+	}
+	r.HoursLeft = hoursLeft(r.expires, now)
+}
+
+// hoursLeft is floor((expires - now) / 1h), or nil when expires is unknown.
+// It rounds down, not toward zero, so that a token expired for 30 minutes
+// has -1 hours left, not 0.
+func hoursLeft(expires, now time.Time) *int {
+	if expires.IsZero() {
+		return nil
+	}
+	d := expires.Sub(now)
+	h := int(d / time.Hour)
+	if d < 0 && d%time.Hour != 0 {
+		h--
+	}
+	return &h
 }

@@ -17,6 +17,7 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{Accounts: make([]AccountReport, len(accounts))}
+	now := e.now()
 	for i, a := range accounts {
 		st, ok := states[a.ID]
 		if !ok || !st.Known() {
@@ -24,6 +25,7 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 			continue
 		}
 		rep.Accounts[i] = reportOf(a.ID, Result(st.Status), st)
+		rep.Accounts[i].lifeLeft(st, now)
 	}
 	rep.count()
 	return rep, nil

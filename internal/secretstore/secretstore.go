@@ -16,12 +16,10 @@ import (
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/clientopts"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
 
@@ -57,15 +55,7 @@ type Store struct {
 
 // New connects to Secret Manager, or to opts.EmulatorHost.
 func New(ctx context.Context, opts Options) (*Store, error) {
-	var copts []option.ClientOption
-	if opts.EmulatorHost != "" {
-		copts = append(copts,
-			option.WithEndpoint(opts.EmulatorHost),
-			option.WithoutAuthentication(),
-			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
-		)
-	}
-	c, err := secretmanager.NewClient(ctx, copts...)
+	c, err := secretmanager.NewClient(ctx, clientopts.Emulator(opts.EmulatorHost)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating Secret Manager client: %w", err)
 	}

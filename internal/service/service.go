@@ -15,6 +15,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/instagram"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/localstore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/notify"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
@@ -33,6 +34,10 @@ type Service struct {
 	// Exactly one of these is set, after the store in use.
 	Google *GoogleStores
 	Local  *localstore.Store
+
+	// Changes publishes token changes (TOKEN_CHANGES_TOPIC); nil when no
+	// topic is set, and always in local mode, which refuses one.
+	Changes *notify.Publisher
 
 	close func() error
 }
@@ -75,10 +80,27 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 			secrets.Close()
 			return nil, fmt.Errorf("connecting to Firestore database %s: %w", cfg.FirestoreDatabase, err)
 		}
+		closers := []func() error{secrets.Close, states.Close}
+		if cfg.TokenChangesTopic != "" {
+			changes, err := notify.New(ctx, cfg.TokenChangesTopic, notify.Options{EmulatorHost: cfg.PubSubEmulatorHost})
+			if err != nil {
+				secrets.Close()
+				states.Close()
+				return nil, fmt.Errorf("connecting to Pub/Sub for TOKEN_CHANGES_TOPIC: %w", err)
+			}
+			s.Changes, e.Notifier = changes, changes
+			closers = append(closers, changes.Close)
+		}
 		s.Google = &GoogleStores{Secrets: secrets, States: states}
 		e.Secrets, e.States = secrets, states
 		e.Accounts = refresh.Fixed(cfg.Accounts)
-		s.close = func() error { return errors.Join(secrets.Close(), states.Close()) }
+		s.close = func() error {
+			var errs []error
+			for _, c := range closers {
+				errs = append(errs, c())
+			}
+			return errors.Join(errs...)
+		}
 	case config.StoreLocal:
 		store, err := localstore.Open(cfg.LocalDB, localstore.Options{})
 		if err != nil {

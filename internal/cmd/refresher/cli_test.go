@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 )
 
 // testedCommands are the commands of issues 2 and 4.
@@ -188,6 +192,8 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 		{local, "THREADS_API_BASE_URL", "graph.threads.net"},
 		{local, "STORE", "cloud"},
 		{local, "THREADS_SECRETS", "projects/p/secrets/main"},
+		{local, "TOKEN_CHANGES_TOPIC", "projects/p/topics/token-changes"}, // the local store publishes nothing
+		{google, "TOKEN_CHANGES_TOPIC", "token-changes"},
 		{google, "REFRESH_AFTER", "23h59m"},
 		{google, "KEEP_VERSIONS", "0"},
 		{google, "THREADS_SECRETS", "main,main"},
@@ -249,5 +255,42 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPanicEndsTheCommandWithoutItsValue: a command that panics exits 1
+// with one "panic" log line and one line for people, never the panic
+// value's text (it may hold a token), also for a worker's panic that the
+// engine raised again.
+func TestPanicEndsTheCommandWithoutItsValue(t *testing.T) {
+	t.Parallel()
+	const secret = "THAAtokeninapanic"
+	for _, v := range []any{
+		errors.New("refreshing " + secret),
+		&refresh.Panic{Value: "worker saw " + secret, Stack: []byte("goroutine 7 [running]:\nworker()")},
+	} {
+		var stderr syncbuf.Buffer
+		code := func() (code int) {
+			defer recoverPanic(&env{stderr: &stderr}, "run", &code)
+			panic(v)
+		}()
+		out := stderr.String()
+		if code != exitFailure || strings.Contains(out, secret) {
+			t.Errorf("panic(%T): exit %d, want 1 without the value:\n%s", v, code, out)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], `"severity":"ERROR","message":"panic"`) ||
+			!strings.HasPrefix(lines[1], "refresher run: internal error: ") {
+			t.Errorf("panic(%T): want a panic log line and one line for people:\n%s", v, out)
+		}
+	}
+	// A worker's panic is reported with the worker's stack.
+	var stderr syncbuf.Buffer
+	func() (code int) {
+		defer recoverPanic(&env{stderr: &stderr}, "run", &code)
+		panic(&refresh.Panic{Value: 1, Stack: []byte("goroutine 7 [running]:\nworker()")})
+	}()
+	if !strings.Contains(stderr.String(), `worker()`) {
+		t.Errorf("the worker's stack is not in the log:\n%s", stderr.String())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
 
 func main() {
@@ -44,6 +47,10 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // the work failed (an account failed, the state is unreadable, the network)
 	exitUsage   = 2 // the command line, input or configuration is wrong
+	// exitWarn: `status --warn-within` found an account that needs a person
+	// soon. A code of its own, so that a cron job can tell "act now" from
+	// "status could not be read" (1) and "wrong command line" (2).
+	exitWarn = 3
 )
 
 // command is one subcommand, built afresh for each run so that its flag
@@ -77,7 +84,7 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
-func realMain(ctx context.Context, args []string, e *env) int {
+func realMain(ctx context.Context, args []string, e *env) (code int) {
 	if len(args) == 0 {
 		printUsage(e.stderr)
 		return exitUsage
@@ -107,8 +114,23 @@ func realMain(ctx context.Context, args []string, e *env) int {
 		fmt.Fprintf(e.stderr, "refresher %s: %v; run `refresher %s -h` for usage\n", name, err, name)
 		return exitUsage
 	}
+	defer recoverPanic(e, name, &code)
 	err := c.run(ctx, e, fs.Args())
 	return report(e.stderr, name, err)
+}
+
+// recoverPanic, deferred by realMain, ends a command that panicked with one
+// "panic" log line and exit 1 instead of Go's crash print, which shows the
+// panic value: it may hold a token (see logging.Panic).
+func recoverPanic(e *env, name string, code *int) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	v, stack := refresh.Recovered(v)
+	logging.Panic(context.Background(), logging.New(e.stderr, slog.LevelInfo), v, stack)
+	fmt.Fprintf(e.stderr, "refresher %s: internal error: %s; the log line above has the stack, please report it\n", name, logging.PanicSummary(v))
+	*code = exitFailure
 }
 
 // report prints err as one line and picks the exit code.

@@ -487,7 +487,9 @@ type accountJSON struct {
 	Platform    string `json:"platform"`
 	RefreshedAt string `json:"refreshedAt"`
 	ExpiresAt   string `json:"expiresAt"`
-	Error       string `json:"error"`
+	// HoursLeft is a JSON number: a string would not decode.
+	HoursLeft *int   `json:"hoursLeft"`
+	Error     string `json:"error"`
 }
 
 // parseReport decodes s, which must be one JSON report and nothing else.

@@ -233,7 +233,7 @@ func TestStatus(t *testing.T) {
 			t.Fatalf("want a header and two rows, got:\n%s", r.stdout)
 		}
 		header := strings.Fields(strings.ReplaceAll(lines[0], "LAST ERROR", "LAST_ERROR"))
-		want := []string{"ACCOUNT", "PLATFORM", "USER", "STATUS", "REFRESHED", "EXPIRES", "LAST_ERROR"}
+		want := []string{"ACCOUNT", "PLATFORM", "USER", "STATUS", "REFRESHED", "EXPIRES", "LEFT", "LAST_ERROR"}
 		if strings.Join(header, " ") != strings.Join(want, " ") {
 			t.Errorf("header %q, want columns %v", lines[0], want)
 		}
@@ -241,7 +241,7 @@ func TestStatus(t *testing.T) {
 		for _, l := range lines[1:] {
 			row[strings.Fields(l)[0]] = l
 		}
-		for _, want := range []string{" threads ", "@user_main", " ok ", " ago)", "(in 59d"} {
+		for _, want := range []string{" threads ", "@user_main", " ok ", " ago)", "Z  59d23h "} {
 			if !strings.Contains(row["main"], want) {
 				t.Errorf("main's row lacks %q: %q", want, row["main"])
 			}

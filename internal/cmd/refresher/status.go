@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,18 +22,40 @@ import (
 
 func init() {
 	commands["status"] = func() *command {
-		var asJSON bool
+		var o statusOptions
 		return &command{
-			summary: "show every account's state and platform (never a token)",
-			example: "  refresher status\n  refresher status --json | jq '.accounts[] | select(.result != \"ok\")'",
+			summary: "show every account's state, platform and remaining token life (never a token)",
+			usage:   "[--json] [--warn-within DURATION]",
+			example: "  refresher status\n" +
+				"  refresher status --json | jq '.accounts[] | select(.result != \"ok\")'\n" +
+				"  refresher status --warn-within 336h || mail -s 'Threads token needs you' me@example.com",
 			flags: func(fs *flag.FlagSet) {
-				fs.BoolVar(&asJSON, "json", false, "print JSON for scripts instead of a table")
+				fs.BoolVar(&o.asJSON, "json", false, "print JSON for scripts instead of a table")
+				fs.Func("warn-within", "exit 3 when a token dies within this Go `duration` (336h is 14 days), or an account is failing or needs_reauth", o.setWarnWithin)
 			},
 			run: func(ctx context.Context, e *env, args []string) error {
-				return status(ctx, e, args, asJSON)
+				return status(ctx, e, args, o)
 			},
 		}
 	}
+}
+
+// statusOptions are status's flags.
+type statusOptions struct {
+	asJSON bool
+	// warnWithin, when warn is set, makes status exit exitWarn for a token
+	// that dies sooner than this.
+	warn       bool
+	warnWithin time.Duration
+}
+
+func (o *statusOptions) setWarnWithin(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return errors.New("want a Go duration that is not negative, such as 336h for 14 days")
+	}
+	o.warn, o.warnWithin = true, d
+	return nil
 }
 
 // statusTimeout bounds reading the state for status.
@@ -40,7 +63,9 @@ const statusTimeout = 20 * time.Second
 
 // status prints the stored state. It exits 0 unless the state cannot be
 // read: an account's failure is news to print, not a failure of the command.
-func status(ctx context.Context, e *env, args []string, asJSON bool) error {
+// With --warn-within it exits exitWarn, after printing, when an account
+// needs a person soon (see needsAttention).
+func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 	if err := noArgs("status", args); err != nil {
 		return err
 	}
@@ -57,22 +82,59 @@ func status(ctx context.Context, e *env, args []string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	if asJSON {
+	now := time.Now()
+	switch {
+	case o.asJSON:
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	if len(rep.Accounts) == 0 {
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("writing the status: %w", err)
+		}
+	case len(rep.Accounts) == 0:
 		if svc.Config.Store == config.StoreLocal {
 			fmt.Fprintln(e.stdout, noAccountsHint)
 		} else {
 			fmt.Fprintln(e.stdout, "no account configured (THREADS_SECRETS)")
 		}
+	default:
+		printTable(e.stdout, rep, owners(ctx, svc, rep.Accounts), now, colourful(e))
+	}
+	if !o.warn {
 		return nil
 	}
-	users := owners(ctx, svc, rep.Accounts)
-	printTable(e.stdout, rep, users, time.Now(), colourful(e))
+	var reasons []string
+	for _, r := range rep.Accounts {
+		if why := needsAttention(r, now, o.warnWithin); why != "" {
+			reasons = append(reasons, r.Account+" ("+why+")")
+		}
+	}
+	if len(reasons) > 0 {
+		return &exitError{code: exitWarn, msg: fmt.Sprintf("%d of %d accounts need a person within %s: %s",
+			len(reasons), len(rep.Accounts), o.warnWithin, strings.Join(reasons, ", "))}
+	}
 	return nil
+}
+
+// needsAttention says why an account trips --warn-within: its state is
+// failing or needs_reauth, or its token dies sooner than within (expiresAt -
+// now < within). An account without state (unknown) has no known expiry and
+// does not trip it: a pass records one.
+func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration) string {
+	switch refresh.Status(r.Result) {
+	case refresh.StatusFailing, refresh.StatusNeedsReauth:
+		return string(r.Result)
+	}
+	expires, err := time.Parse(time.RFC3339, r.ExpiresAt)
+	if err != nil {
+		return ""
+	}
+	switch left := expires.Sub(now); {
+	case left <= 0:
+		return "token expired " + human(-left) + " ago"
+	case left < within:
+		return "token dies in " + human(left)
+	}
+	return ""
 }
 
 // owner is what the table shows of a token's owner.
@@ -114,7 +176,7 @@ func owners(ctx context.Context, svc *service.Service, accounts []refresh.Accoun
 
 func printTable(w io.Writer, rep refresh.Report, owners []owner, now time.Time, colour bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tPLATFORM\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tLAST ERROR")
+	fmt.Fprintln(tw, "ACCOUNT\tPLATFORM\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tLEFT\tLAST ERROR")
 	for i, r := range rep.Accounts {
 		st := string(r.Result)
 		if colour {
@@ -124,8 +186,8 @@ func printTable(w io.Writer, rep refresh.Report, owners []owner, now time.Time, 
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, st,
-			ago(r.RefreshedAt, now), expiresIn(r.ExpiresAt, now), lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, st,
+			ago(r.RefreshedAt, now), when(r.ExpiresAt), lifeLeft(r.ExpiresAt, now), lastErr)
 	}
 	tw.Flush()
 }
@@ -160,20 +222,29 @@ func ago(ts string, now time.Time) string {
 	if err != nil {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02 15:04Z") + " (" + human(now.Sub(t)) + " ago)"
+	return when(ts) + " (" + human(now.Sub(t)) + " ago)"
 }
 
-func expiresIn(ts string, now time.Time) string {
+// when prints a time of the report, or "-" when it is unknown.
+func when(ts string) string {
 	t, err := time.Parse(time.RFC3339, ts)
 	if err != nil {
 		return "-"
 	}
-	d := t.Sub(now)
-	when := t.UTC().Format("2006-01-02 15:04Z")
-	if d <= 0 {
-		return when + " (expired " + human(-d) + " ago)"
+	return t.UTC().Format("2006-01-02 15:04Z")
+}
+
+// lifeLeft is the token's remaining life: "13d4h", "expired 2h0m ago", or
+// "-" when the expiry is unknown.
+func lifeLeft(expiresAt string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339, expiresAt)
+	if err != nil {
+		return "-"
 	}
-	return when + " (in " + human(d) + ")"
+	if d := t.Sub(now); d > 0 {
+		return human(d)
+	}
+	return "expired " + human(now.Sub(t)) + " ago"
 }
 
 // human prints a duration the way people say it: 3d4h, 5h12m, 40s.

@@ -3,14 +3,12 @@ package firestoreemu
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -23,6 +21,8 @@ import (
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/jvmemu"
 )
 
 // childEnv makes the test binary a child that starts an emulator, reports
@@ -37,33 +37,22 @@ func TestMain(m *testing.M) {
 }
 
 func panickingChild() {
-	java, jar, err := locate()
+	e, err := Spec.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	runtime.LockOSThread()
-	e, err := start(java, jar)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Printf("pid=%d\n", e.cmd.Process.Pid)
+	fmt.Printf("pid=%d\n", e.Pid())
 	panic("child dies without stopping its emulator")
 }
 
-// needLocal returns Java and the jar, for tests that start emulators of
-// their own.
-func needLocal(t *testing.T) (java, jar string) {
+// needLocal skips (or, under CI, fails) a test that starts emulators of its
+// own when there are none to start.
+func needLocal(t *testing.T) {
 	t.Helper()
-	java, jar, err := locate()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("%v; %s", err, howToGet)
+	if _, _, err := Spec.Locate(); err != nil {
+		jvmemu.SkipOrFail(t, fmt.Sprintf("%v; %s", err, Spec.HowToGet))
 	}
-	return java, jar
 }
 
 func newClient(t *testing.T, project, database string) *firestore.Client {
@@ -196,52 +185,22 @@ func TestNamedDatabase(t *testing.T) {
 	}
 }
 
-func TestLocateHonoursCloudSDKRootDir(t *testing.T) {
-	root := t.TempDir()
-	jar := filepath.Join(root, filepath.FromSlash(jarPath))
-	if err := os.MkdirAll(filepath.Dir(jar), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(jar, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("CLOUDSDK_ROOT_DIR", root)
-	_, got, err := locate()
-	if errors.Is(err, errNoJava) {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != jar {
-		t.Errorf("locate found %s, want %s", got, jar)
-	}
-}
-
 func TestStopEndsEmulator(t *testing.T) {
 	t.Parallel()
-	java, jar := needLocal(t)
-	e, err := start(java, jar)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.stop)
-	pid := e.cmd.Process.Pid
-	e.stop()
+	e := Spec.Private(t)
+	pid := e.Pid()
+	e.Stop()
 	select {
-	case <-e.exited:
+	case <-e.Exited():
 	default:
-		t.Fatal("stop returned before the emulator exited")
+		t.Fatal("Stop returned before the emulator exited")
 	}
 	if alive(pid) {
-		t.Errorf("emulator process %d still alive after stop", pid)
+		t.Errorf("emulator process %d still alive after Stop", pid)
 	}
-	if c, err := net.DialTimeout("tcp", e.host, time.Second); err == nil {
+	if c, err := net.DialTimeout("tcp", e.Host(), time.Second); err == nil {
 		c.Close()
-		t.Errorf("something still listens on %s after stop", e.host)
+		t.Errorf("something still listens on %s after Stop", e.Host())
 	}
 }
 

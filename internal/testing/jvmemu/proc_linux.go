@@ -1,4 +1,4 @@
-package firestoreemu
+package jvmemu
 
 import (
 	"os/exec"

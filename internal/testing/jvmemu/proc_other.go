@@ -1,6 +1,6 @@
 //go:build !unix
 
-package firestoreemu
+package jvmemu
 
 import (
 	"os/exec"

@@ -1,0 +1,246 @@
+package notify_test
+
+// These tests run the real engine (on the embedded store, against the
+// Threads fake) with the Pub/Sub publisher talking to the real Pub/Sub
+// emulator of the gcloud SDK, and read what a subscriber receives.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/notify"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/localengine"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/pubsubemu"
+)
+
+func TestMain(m *testing.M) { os.Exit(pubsubemu.Main(m)) }
+
+// quiet is how long a pull must find nothing before a subscription counts
+// as drained; what a pass published is there before it returns.
+const quiet = 500 * time.Millisecond
+
+// world is an engine publishing to a topic of an emulator.
+type world struct {
+	*localengine.Rig
+	t     *testing.T
+	topic *pubsubemu.Topic
+}
+
+func newWorld(t *testing.T, host string, timeout time.Duration) *world {
+	t.Helper()
+	w := &world{Rig: localengine.New(t), t: t, topic: pubsubemu.NewTopic(t, host)}
+	p, err := notify.New(context.Background(), w.topic.Name, notify.Options{EmulatorHost: host, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("closing the publisher: %v", err)
+		}
+	})
+	w.Engine.Notifier = p
+	w.Engine.NotifyTimeout = timeout
+	return w
+}
+
+func (w *world) pass() refresh.Report {
+	w.t.Helper()
+	rep, err := w.Engine.Pass(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rep
+}
+
+// received drains the subscription and decodes each message, which must be
+// exactly a notify.Message with the same attributes. Every message is added
+// to the log that is searched for tokens.
+func (w *world) received() []notify.Message {
+	w.t.Helper()
+	var out []notify.Message
+	for _, m := range w.topic.Drain(w.t, quiet) {
+		w.Logs.Write(m.Data)
+		for k, v := range m.Attributes {
+			w.Logs.Write([]byte("\n" + k + "=" + v + "\n"))
+		}
+		dec := json.NewDecoder(bytes.NewReader(m.Data))
+		dec.DisallowUnknownFields()
+		var msg notify.Message
+		if err := dec.Decode(&msg); err != nil {
+			w.t.Fatalf("message data is not a notify.Message: %v: %s", err, m.Data)
+		}
+		if want := msg.Attributes(); len(m.Attributes) != len(want) {
+			w.t.Errorf("attributes %v, want %v", m.Attributes, want)
+		} else {
+			for k, v := range want {
+				if m.Attributes[k] != v {
+					w.t.Errorf("attribute %s = %q, want %q (the data's)", k, m.Attributes[k], v)
+				}
+			}
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// wantOne checks that msgs is one message announcing the account's current
+// version, as the state records it.
+func (w *world) wantOne(what string, msgs []notify.Message, account, event string) {
+	w.t.Helper()
+	if len(msgs) != 1 {
+		w.t.Fatalf("%s: %d messages %+v, want 1", what, len(msgs), msgs)
+	}
+	m := msgs[0]
+	newest := w.Newest(account)
+	want := notify.Message{Account: account, Secret: w.Store.Account(account).Secret, Version: newest.Name, Event: event, Platform: "threads"}
+	if m != want {
+		w.t.Errorf("%s: message %+v, want %+v", what, m, want)
+	}
+	if st := w.State(account); st.Version != m.Version {
+		w.t.Errorf("%s: the message names %s, the state records %s", what, m.Version, st.Version)
+	}
+}
+
+func TestRefreshPublishesOneMessage(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, pubsubemu.Host(t), 5*time.Second)
+	w.Seed("main", 72*time.Hour)
+	w.pass()
+	w.wantOne("refresh", w.received(), "main", "refreshed")
+	if n := w.Newest("main").Number; n != 2 {
+		t.Errorf("newest version %d, want 2", n)
+	}
+
+	w.Clock.Advance(time.Hour)
+	if r, _ := w.pass().Find("main"); r.Result != refresh.ResultFresh {
+		t.Fatalf("second pass: %+v, want fresh", r)
+	}
+	if got := w.received(); len(got) != 0 {
+		t.Errorf("a fresh pass published %+v", got)
+	}
+}
+
+func TestAdoptionPublishesOneMessage(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, pubsubemu.Host(t), 5*time.Second)
+	w.Seed("main", time.Hour) // added by `refresher add`, not due
+	if r, _ := w.pass().Find("main"); r.Result != refresh.ResultRolledForward {
+		t.Fatalf("%+v, want rolled_forward", r)
+	}
+	w.wantOne("first adoption", w.received(), "main", "adopted")
+
+	// Threads refuses main's token; a person logs in again and adds a new
+	// one by hand: it is adopted, and announced, once.
+	w.Clock.Advance(24 * time.Hour)
+	w.TH.Revoke(w.tokenOf("main"))
+	if r, _ := w.pass().Find("main"); r.Result != refresh.ResultNeedsReauth {
+		t.Fatalf("after the revocation: %+v, want needs_reauth", r)
+	}
+	if got := w.received(); len(got) != 0 {
+		t.Errorf("a refused refresh published %+v", got)
+	}
+	w.Clock.Advance(time.Hour)
+	w.Seed("main", time.Hour)
+	if r, _ := w.pass().Find("main"); r.Result != refresh.ResultRolledForward {
+		t.Fatalf("after a new login: %+v, want rolled_forward", r)
+	}
+	w.wantOne("a version added by hand", w.received(), "main", "adopted")
+	w.Clock.Advance(time.Hour)
+	w.pass()
+	if got := w.received(); len(got) != 0 {
+		t.Errorf("the next pass published %+v", got)
+	}
+}
+
+// tokenOf is the account's current token.
+func (w *world) tokenOf(id string) string {
+	w.t.Helper()
+	_, raw, err := refresh.Current(context.Background(), w.Store, w.Store.Account(id))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	p, err := payload.Parse(raw)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Token()
+}
+
+// TestFailedPublishKeepsTheToken: when the topic is gone or Pub/Sub does not
+// answer, the refreshed token is stored and recorded all the same, the
+// account is refreshed, and the failure is a WARNING naming the account.
+func TestFailedPublishKeepsTheToken(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		break_ func(w *world, emu interface{ Stop() })
+	}{
+		{"topic deleted", func(w *world, _ interface{ Stop() }) { w.topic.Delete(w.t) }},
+		{"emulator stopped", func(_ *world, emu interface{ Stop() }) { emu.Stop() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			emu := pubsubemu.Start(t)
+			const bound = 2 * time.Second
+			w := newWorld(t, emu.Host(), bound)
+			w.Seed("main", 72*time.Hour)
+			w.Seed("other", 72*time.Hour)
+			tt.break_(w, emu)
+
+			start := time.Now()
+			rep := w.pass()
+			if took := time.Since(start); took > 2*bound+5*time.Second {
+				t.Errorf("the pass took %v with publishing bounded to %v", took, bound)
+			}
+			for _, id := range []string{"main", "other"} {
+				r, _ := rep.Find(id)
+				if r.Result != refresh.ResultRefreshed {
+					t.Errorf("%s: %+v, want refreshed", id, r)
+				}
+				newest := w.Newest(id)
+				if newest.Number != 2 || w.State(id).Version != newest.Name {
+					t.Errorf("%s: newest version %s, state records %s; want the refresh stored and recorded", id, newest.Name, w.State(id).Version)
+				}
+				if !strings.Contains(w.Logs.String(), `"severity":"WARNING","message":"token change not published; consumers reading latest still get the new token","account":"`+id+`"`) {
+					t.Errorf("no WARNING naming %s:\n%s", id, w.Logs.String())
+				}
+			}
+			if strings.Contains(w.Logs.String(), `"severity":"ERROR"`) {
+				t.Errorf("a failed publish logged an ERROR:\n%s", w.Logs.String())
+			}
+		})
+	}
+}
+
+// TestNoTokenInMessages: the messages of refreshes and adoptions, and the
+// log, hold no token (the rig searches its log, where received() copies
+// every message, when the test ends).
+func TestNoTokenInMessages(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, pubsubemu.Host(t), 5*time.Second)
+	w.Seed("due", 72*time.Hour)
+	w.Seed("added", time.Hour)
+	w.pass()
+	if got := w.received(); len(got) != 2 {
+		t.Fatalf("%d messages, want 2", len(got))
+	}
+	if !w.CheckNoToken() || len(w.TH.Tokens()) < 3 {
+		t.Errorf("the search covered %d tokens, want at least 3", len(w.TH.Tokens()))
+	}
+}
+
+func TestNewRefusesANameThatIsNoTopic(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"token-changes", "projects/p/subscriptions/s", "projects//topics/t", "projects/p/topics/t/x"} {
+		if _, err := notify.New(context.Background(), name, notify.Options{EmulatorHost: "127.0.0.1:1"}); err == nil {
+			t.Errorf("New(%q) accepted it", name)
+		}
+	}
+}

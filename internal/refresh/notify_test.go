@@ -1,0 +1,254 @@
+package refresh_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
+)
+
+// heard is one Notifier call, with what the stores held at that moment.
+type heard struct {
+	change refresh.Change
+	// recorded is the version the state recorded, newest the secret's
+	// newest version, both read while the Notifier was being told.
+	recorded, newest string
+}
+
+// listener is a Notifier (the engine's own interface) that records each
+// change and checks the stores at the moment it is told. notify_test.go in
+// internal/notify runs the engine with the real Pub/Sub publisher.
+type listener struct {
+	h    *harness
+	fail error
+	// block makes TokenChanged wait for its context to end.
+	block bool
+
+	mu    sync.Mutex
+	heard []heard
+}
+
+func (l *listener) TokenChanged(ctx context.Context, c refresh.Change) error {
+	// Read straight from the store: the harness's helpers are for the
+	// test's goroutine, and this runs in an account worker.
+	a := l.h.account(c.Account)
+	states, err := l.h.store.Load(ctx, []refresh.Account{a})
+	if err != nil {
+		return err
+	}
+	cur, _, err := refresh.Current(ctx, l.h.store, a)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.heard = append(l.heard, heard{change: c, recorded: states[c.Account].Version, newest: cur.Name})
+	l.mu.Unlock()
+	if l.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return l.fail
+}
+
+func (l *listener) take() []heard {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.heard
+	l.heard = nil
+	return h
+}
+
+func newListening(t *testing.T, configure func(*refresh.Engine)) (*harness, *listener) {
+	l := &listener{}
+	h := newHarness(t, func(e *refresh.Engine) {
+		e.Notifier = l
+		if configure != nil {
+			configure(e)
+		}
+	})
+	l.h = h
+	return h, l
+}
+
+// TestNotifierHearsOfEachNewCurrentToken: a refresh and an adoption are
+// each told once, after the new version is stored and recorded; a fresh
+// pass, a failure and a busy account tell nothing.
+func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
+	t.Parallel()
+	h, l := newListening(t, nil)
+	h.seed("due", 72*time.Hour)
+	h.seed("added", time.Hour) // added by hand, not due: adopted
+	dead, _ := h.seed("dead", 72*time.Hour)
+	h.th.Revoke(dead)
+	_, dv := h.seed("byhand", 72*time.Hour) // adopted, then refreshed at once
+
+	check := func(pass string, want map[string]refresh.ChangeEvent) {
+		t.Helper()
+		got := map[string]refresh.ChangeEvent{}
+		for _, c := range l.take() {
+			if _, twice := got[c.change.Account]; twice {
+				t.Errorf("%s: %s told twice", pass, c.change.Account)
+			}
+			got[c.change.Account] = c.change.Event
+			a := h.account(c.change.Account)
+			if c.change.Secret != a.Secret || c.change.Version == "" {
+				t.Errorf("%s: change %+v does not name the secret %s and a version", pass, c.change, a.Secret)
+			}
+			// Never before the store, never before the commit.
+			if c.newest != c.change.Version || c.recorded != c.change.Version {
+				t.Errorf("%s: told of %s while the secret's newest was %q and the state recorded %q",
+					pass, c.change.Version, c.newest, c.recorded)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: told %v, want %v", pass, got, want)
+		}
+		for a, ev := range want {
+			if got[a] != ev {
+				t.Errorf("%s: %s told %q, want %q", pass, a, got[a], ev)
+			}
+		}
+	}
+
+	// The first pass adopts every account's version (the state knows none
+	// yet). dead's stays current, as its refresh is refused: adopted.
+	h.pass()
+	check("first pass", map[string]refresh.ChangeEvent{
+		"due": refresh.ChangeRefreshed, "added": refresh.ChangeAdopted, "byhand": refresh.ChangeRefreshed,
+		"dead": refresh.ChangeAdopted,
+	})
+	h.pass()
+	check("second pass, dead still refused", nil)
+	if _, cur := h.currentToken("byhand"); cur.Number != dv.Number+1 {
+		t.Errorf("byhand: newest version %d, want the refresh's", cur.Number)
+	}
+
+	h.clock.Advance(time.Hour)
+	h.pass()
+	check("fresh pass", nil)
+
+	// A person logs in again for dead: the new version is adopted, though
+	// its refresh fails (Threads is down), since it is the current token.
+	h.clock.Advance(time.Hour)
+	h.seed("dead", 48*time.Hour)
+	h.th.FailNext(threadsfake.PathRefresh, threadsfake.Transient, 3) // every attempt
+	if r := result(t, h.pass(), "dead"); r.Result != refresh.ResultFailed {
+		t.Fatalf("dead after a new login with Threads down: %+v, want failed", r)
+	}
+	check("after a new login", map[string]refresh.ChangeEvent{"dead": refresh.ChangeAdopted})
+
+	// Busy: another pass holds the lease; nothing is told for it.
+	h.clock.Advance(25 * time.Hour)
+	if _, err := h.store.Lease(context.Background(), h.account("due"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rep := h.pass()
+	if r := result(t, rep, "due"); r.Result != refresh.ResultBusy {
+		t.Fatalf("due: %+v, want busy", r)
+	}
+	check("day two", map[string]refresh.ChangeEvent{"added": refresh.ChangeRefreshed, "byhand": refresh.ChangeRefreshed, "dead": refresh.ChangeRefreshed})
+}
+
+// TestNotifierFailureChangesNothing: a notifier that fails, or does not
+// answer, leaves the token stored and recorded, the account refreshed, and
+// the pass going; it is logged at WARNING with the account, never ERROR.
+func TestNotifierFailureChangesNothing(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		setup func(*listener)
+	}{
+		{"fails", func(l *listener) { l.fail = errors.New("topic gone") }},
+		{"hangs", func(l *listener) { l.block = true }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const bound = 300 * time.Millisecond
+			h, l := newListening(t, func(e *refresh.Engine) { e.NotifyTimeout = bound })
+			tt.setup(l)
+			for _, id := range []string{"one", "two"} {
+				h.seed(id, 72*time.Hour)
+			}
+			start := time.Now()
+			done := make(chan refresh.Report, 1)
+			go func() { done <- h.pass() }()
+			var rep refresh.Report
+			select {
+			case rep = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the pass has not ended after 10s with a notifier bounded to %v", bound)
+			}
+			if took := time.Since(start); took > 2*bound+2*time.Second {
+				t.Errorf("the pass took %v with a notifier bounded to %v", took, bound)
+			}
+			for _, id := range []string{"one", "two"} {
+				if r := result(t, rep, id); r.Result != refresh.ResultRefreshed {
+					t.Errorf("%s: %+v, want refreshed", id, r)
+				}
+				st, _ := h.state(id)
+				if _, cur := h.currentToken(id); st.Version != cur.Name || cur.Number != 2 {
+					t.Errorf("%s: state records %s, newest is %s; want the refresh stored and recorded", id, st.Version, cur.Name)
+				}
+			}
+			if n := len(l.take()); n != 2 {
+				t.Errorf("the notifier was called %d times, want 2", n)
+			}
+			logs := h.logs.String()
+			for _, id := range []string{"one", "two"} {
+				if !strings.Contains(logs, `"severity":"WARNING","message":"token change not published; consumers reading latest still get the new token","account":"`+id+`"`) {
+					t.Errorf("no WARNING naming %s:\n%s", id, logs)
+				}
+			}
+			if strings.Contains(logs, `"severity":"ERROR"`) {
+				t.Errorf("a failed publish logged an ERROR:\n%s", logs)
+			}
+			h.assertNoTokenLeak("one", "two")
+		})
+	}
+}
+
+// lostCommit fails the next Commit of a refreshed state, after the new
+// version was stored.
+type lostCommit struct {
+	refresh.StateStore
+	once sync.Once
+}
+
+func (s *lostCommit) Commit(ctx context.Context, a refresh.Account, owner string, st refresh.State) error {
+	lose := false
+	if strings.HasSuffix(st.Version, "/versions/2") {
+		s.once.Do(func() { lose = true })
+	}
+	if lose {
+		return errors.New("state store unreachable")
+	}
+	return s.StateStore.Commit(ctx, a, owner, st)
+}
+
+// TestNotifierWaitsForTheRecord: a refresh whose state write is lost is not
+// announced by that pass (the state does not record it yet); the next pass
+// adopts the version and announces it then.
+func TestNotifierWaitsForTheRecord(t *testing.T) {
+	t.Parallel()
+	h, l := newListening(t, func(e *refresh.Engine) { e.States = &lostCommit{StateStore: e.States} })
+	h.seed("main", 72*time.Hour)
+	if r := result(t, h.pass(), "main"); r.Result != refresh.ResultRefreshed {
+		t.Fatalf("%+v, want refreshed (the token is stored)", r)
+	}
+	if got := l.take(); len(got) != 0 {
+		t.Errorf("told %+v before the state recorded it", got)
+	}
+	h.clock.Advance(time.Hour)
+	if r := result(t, h.pass(), "main"); r.Result != refresh.ResultRolledForward {
+		t.Fatalf("next pass: %+v, want rolled_forward", r)
+	}
+	got := l.take()
+	if len(got) != 1 || got[0].change.Event != refresh.ChangeAdopted || got[0].recorded != got[0].change.Version {
+		t.Errorf("next pass told %+v, want one adoption of the recorded version", got)
+	}
+}

@@ -1,0 +1,116 @@
+// Package localengine builds a real refresh engine for the tests of what
+// sits around it (the HTTP layer, the notifiers): on the embedded store
+// (a real bbolt file), against the Threads fake, with one fake clock shared
+// by the engine, the store and the fake, and a JSON log in a buffer.
+package localengine
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/localstore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
+)
+
+// T0 is where the clock starts: a fixed instant, so that failures replay.
+var T0 = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+// Rig is one engine with its store, Threads fake, clock and log.
+type Rig struct {
+	t      testing.TB
+	Clock  *fakeclock.Clock
+	TH     *threadsfake.Server
+	Store  *localstore.Store
+	Engine *refresh.Engine
+	Logger *slog.Logger
+	// Logs holds every log line; tests may append other output to it (an
+	// HTTP answer, a message) for the token search.
+	Logs syncbuf.Buffer
+}
+
+// New builds a rig. When t ends it checks that no token the fake issued
+// appears in Logs.
+func New(t testing.TB) *Rig {
+	t.Helper()
+	r := &Rig{t: t, TH: threadsfake.Start(t)}
+	r.Clock = &fakeclock.Clock{OnSet: r.TH.SetNow}
+	r.Clock.Set(T0)
+	store, err := localstore.Open(filepath.Join(t.TempDir(), "refresher.db"), localstore.Options{Now: r.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	r.Store = store
+	r.Logger = logging.New(&r.Logs, slog.LevelDebug)
+	r.Engine = &refresh.Engine{
+		Secrets: store, States: store, Accounts: store.Accounts, Logger: r.Logger,
+		Platforms: map[string]refresh.TokenRefresher{
+			payload.PlatformThreads: threads.New(r.TH.URL(), 2*time.Second, nil).Refresher(),
+		},
+		RefreshAfter: 24 * time.Hour, KeepVersions: 2, Concurrency: 4, ThreadsTimeout: 2 * time.Second,
+		Now: r.Clock.Now, RetryBase: time.Millisecond,
+	}
+	t.Cleanup(func() { r.CheckNoToken() })
+	return r
+}
+
+// Seed issues a token age old and stores it as the account's newest
+// version, created then, as `refresher add` would have.
+func (r *Rig) Seed(id string, age time.Duration) string {
+	r.t.Helper()
+	now := r.Clock.Now()
+	r.Clock.Set(now.Add(-age))
+	defer r.Clock.Set(now)
+	tok := r.TH.IssueLongLived("1789"+id, "user_"+id, r.Clock.Now())
+	a, err := r.Store.CreateSecret(context.Background(), id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := r.Store.Add(context.Background(), a, payload.New(tok, "1789"+id, "user_"+id)); err != nil {
+		r.t.Fatal(err)
+	}
+	return tok
+}
+
+// State is the account's stored state.
+func (r *Rig) State(id string) refresh.State {
+	r.t.Helper()
+	states, err := r.Store.Load(context.Background(), []refresh.Account{r.Store.Account(id)})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return states[id]
+}
+
+// Newest is the account's newest enabled version: what "latest" gives.
+func (r *Rig) Newest(id string) refresh.Version {
+	r.t.Helper()
+	v, _, err := refresh.Current(context.Background(), r.Store, r.Store.Account(id))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return v
+}
+
+// CheckNoToken fails the test when a token the fake issued, or one of
+// extra, appears in Logs; it reports whether none did.
+func (r *Rig) CheckNoToken(extra ...string) bool {
+	out := r.Logs.String()
+	for _, s := range append(r.TH.Tokens(), extra...) {
+		if strings.Contains(out, s) {
+			r.t.Errorf("a token appears in the log or an answer:\n%s", out)
+			return false
+		}
+	}
+	return true
+}
