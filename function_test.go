@@ -774,7 +774,7 @@ func TestTokenChangesArePublished(t *testing.T) {
 	}
 	got := received()
 	want := map[string]string{"account": "main", "secret": h.secret("main"),
-		"version": "projects/" + projectNumber + "/secrets/main/versions/2", "event": "refreshed"}
+		"version": "projects/" + projectNumber + "/secrets/main/versions/2", "event": "refreshed", "platform": "threads"}
 	if len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(want) {
 		t.Errorf("messages %v, want exactly %v", got, want)
 	}
