@@ -3,14 +3,14 @@
 # the function.
 
 # The function's runtime identity: reads and writes the token secrets and the
-# state database, nothing else.
+# state database, and publishes to its own topic (pubsub.tf), nothing else.
 resource "google_service_account" "runtime" {
   project      = var.project_id
   account_id   = "${var.service_account_prefix}-runtime"
   display_name = "Threads token refresher: function runtime"
-  description  = "Runs the ${var.name} function: reads and adds versions of its token secrets, reads and writes its Firestore database."
+  description  = "Runs the ${var.name} function: reads and adds versions of its token secrets, reads and writes its Firestore database, publishes token changes."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # The scheduler's identity: its OIDC token is what the function's Cloud Run
@@ -21,7 +21,7 @@ resource "google_service_account" "scheduler" {
   display_name = "Threads token refresher: scheduler invoker"
   description  = "Cloud Scheduler calls the ${var.name} function as this account."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # The build identity (build_config.service_account). New projects' default
@@ -33,7 +33,7 @@ resource "google_service_account" "build" {
   display_name = "Threads token refresher: function build"
   description  = "Cloud Build builds the ${var.name} function's image as this account."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 locals {
@@ -101,6 +101,9 @@ resource "google_project_iam_member" "grants" {
   project = var.project_id
   member  = each.value.member
   role    = each.value.role
+
+  # Project IAM goes through the Cloud Resource Manager API.
+  depends_on = [time_sleep.apis]
 
   dynamic "condition" {
     for_each = each.value.condition == null ? [] : [each.value.condition]
