@@ -18,6 +18,10 @@
 # - a policy sends at most 1 notification per 5 minutes and 20 a day.
 
 locals {
+  # Cloud Run's request log, by its full name (the "/" of the log ID is
+  # URL-encoded in logName).
+  request_log = "logName=\"projects/${var.project_id}/logs/run.googleapis.com%2Frequests\""
+
   log_match_alerts = {
     # A pass that failed as a whole, a refused configuration, a start-up
     # failure, a recovered panic: every ERROR line of the function except
@@ -32,7 +36,7 @@ locals {
         local.function_logs,
         # The function writes to run.googleapis.com/stderr, the platform to
         # varlog/system, Cloud Run's request log to run.googleapis.com/requests.
-        "NOT log_id(\"run.googleapis.com/requests\")",
+        "NOT ${local.request_log}",
         # Plain text on stdout or stderr gets no log level in Cloud Run
         # functions (cloud.google.com/functions/docs/monitoring/logging), so
         # a Go runtime crash ("panic: …", "fatal error: …" on stderr) is
@@ -46,7 +50,7 @@ locals {
       content = <<-EOT
         The ${var.name} function logged an error that is not one account's result: `$${log.extracted_label.message}` (empty for a crash). While it lasts no token is refreshed.
 
-        Read the error: `gcloud logging read '${local.function_logs} AND NOT log_id("run.googleapis.com/requests") AND (severity>=ERROR OR textPayload=~"^(panic|fatal error): ")' --freshness=1d --limit=20 --project=${var.project_id}`
+        Read the error: `gcloud logging read '${local.function_logs} AND NOT ${local.request_log} AND (severity>=ERROR OR textPayload=~"^(panic|fatal error): ")' --freshness=1d --limit=20 --project=${var.project_id}`
 
         - `configuration refused`: the error names the variable. Fix it in terraform.tfvars and run `terraform apply`.
         - `refresh pass failed` or `reading status failed`: the state could not be read (Firestore database ${var.firestore_database}, or the runtime account's access to it). `${local.status_command}` shows the same error from your workstation.

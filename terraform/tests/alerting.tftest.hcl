@@ -58,7 +58,7 @@ run "function_error_that_is_not_an_account_line" {
     condition = alltrue([for part in [
       "resource.type=\"cloud_run_revision\"",
       "resource.labels.service_name=\"threads-token-refresher\"",
-      "NOT log_id(\"run.googleapis.com/requests\")",
+      "NOT logName=\"projects/test-project/logs/run.googleapis.com%2Frequests\"",
       "severity>=ERROR AND NOT jsonPayload.message=\"account processed\"",
       "textPayload=~\"^(panic|fatal error): \"",
     ] : strcontains(google_monitoring_alert_policy.log_match["function_errors"].conditions[0].condition_matched_log[0].filter, part)])
