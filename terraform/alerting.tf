@@ -41,6 +41,12 @@ locals {
   add_token_command     = "pbpaste | env ${local.refresher_env} refresher add $${metric.label.account}"
   run_command           = "gcloud scheduler jobs run ${var.name} --location=${var.region} --project=${var.project_id}"
 
+  # The log-based metrics' names, also the metric wait's triggers (waits.tf).
+  log_metric_names = merge(
+    { for k, _ in local.account_alerts : k => "${var.name}/${k}" },
+    { passes_done = "${var.name}/passes_done" },
+  )
+
   no_pass_after_text = local.no_pass_after_seconds % 3600 == 0 ? "${local.no_pass_after_seconds / 3600} hours" : "${local.no_pass_after_seconds / 60} minutes"
 
   # Alerts on the function's per-account lines ("account processed"): a
@@ -98,7 +104,7 @@ resource "google_logging_metric" "account" {
   for_each = local.account_alerts
 
   project     = var.project_id
-  name        = "${var.name}/${each.key}"
+  name        = local.log_metric_names[each.key]
   description = each.value.metric
 
   filter = join(" AND ", [
@@ -208,7 +214,7 @@ resource "google_monitoring_alert_policy" "account" {
 # accounts' results. Its absence is the no-pass alert.
 resource "google_logging_metric" "passes_done" {
   project     = var.project_id
-  name        = "${var.name}/passes_done"
+  name        = local.log_metric_names["passes_done"]
   description = "Refresh passes of the ${var.name} function that completed."
 
   filter = join(" AND ", [

@@ -133,19 +133,35 @@ resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
   member   = local.scheduler_member
 }
 
+# The grants on one resource each: the build on its image repository and
+# source bucket, the runtime on its topic (pubsub.tf). Kept here as plain
+# values so that the grants wait (waits.tf) is triggered by exactly what is
+# granted, in values the provider does not rewrite after apply.
+locals {
+  resource_grants = merge(
+    {
+      "repository build_writer"    = { role = "roles/artifactregistry.writer", member = local.build_member }
+      "bucket build_source_reader" = { role = "roles/storage.objectViewer", member = local.build_member }
+    },
+    var.publish_token_changes ? {
+      "topic runtime_publisher" = { role = "roles/pubsub.publisher", member = local.runtime_member }
+    } : {},
+  )
+}
+
 # The build pushes the function's image (and its build cache) to the
 # function's own repository, not to a project-wide one.
 resource "google_artifact_registry_repository_iam_member" "build_writer" {
   project    = var.project_id
   location   = google_artifact_registry_repository.images.location
   repository = google_artifact_registry_repository.images.repository_id
-  role       = "roles/artifactregistry.writer"
-  member     = local.build_member
+  role       = local.resource_grants["repository build_writer"].role
+  member     = local.resource_grants["repository build_writer"].member
 }
 
 # The build may also read the archive straight from the source bucket.
 resource "google_storage_bucket_iam_member" "build_source_reader" {
   bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
-  member = local.build_member
+  role   = local.resource_grants["bucket build_source_reader"].role
+  member = local.resource_grants["bucket build_source_reader"].member
 }

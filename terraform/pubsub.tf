@@ -23,6 +23,6 @@ resource "google_pubsub_topic_iam_member" "runtime_publisher" {
 
   project = var.project_id
   topic   = google_pubsub_topic.token_changes[0].name
-  role    = "roles/pubsub.publisher"
-  member  = local.runtime_member
+  role    = local.resource_grants["topic runtime_publisher"].role
+  member  = local.resource_grants["topic runtime_publisher"].member
 }

@@ -12,9 +12,15 @@
 resource "time_sleep" "apis" {
   create_duration = "60s"
 
+  # Triggers hold plain configuration, never a value a provider may rewrite
+  # on apply: Terraform refuses a planned value that changes during apply
+  # ("Provider produced inconsistent final plan"). The order comes from
+  # depends_on.
   triggers = {
-    services = join(",", sort([for s in google_project_service.enabled : s.service]))
+    services = join(",", sort(local.services))
   }
+
+  depends_on = [google_project_service.enabled]
 }
 
 # IAM grants "typically propagate in 2 minutes, but could potentially take 7
@@ -30,16 +36,22 @@ resource "time_sleep" "grants" {
   create_duration = "180s"
 
   # One entry per grant the function's build or run needs: adding, removing
-  # or changing one waits again before the function is next changed.
+  # or changing one waits again before the function is next changed. Plain
+  # configuration (the IAM resources write full resource names back into
+  # their own attributes on apply, which a trigger may not follow).
   triggers = merge(
-    { for k, g in google_project_iam_member.grants : "project ${k}" => join(" ", compact([g.role, g.member, try(g.condition[0].expression, "")])) },
-    { for k, g in google_secret_manager_secret_iam_member.runtime : "secret ${k}" => "${g.secret_id} ${g.role} ${g.member}" },
-    {
-      "repository build_writer"    = "${google_artifact_registry_repository_iam_member.build_writer.repository} ${google_artifact_registry_repository_iam_member.build_writer.role} ${google_artifact_registry_repository_iam_member.build_writer.member}"
-      "bucket build_source_reader" = "${google_storage_bucket_iam_member.build_source_reader.bucket} ${google_storage_bucket_iam_member.build_source_reader.role} ${google_storage_bucket_iam_member.build_source_reader.member}"
-    },
-    { for g in google_pubsub_topic_iam_member.runtime_publisher : "topic runtime_publisher" => "${g.topic} ${g.role} ${g.member}" },
+    { for k, g in local.project_grants : "project ${k}" => join(" ", compact([g.role, g.member, try(g.condition.expression, "")])) },
+    { for k, g in local.secret_grants : "secret ${k}" => "${local.secret_ids[g.account]} ${g.role} ${local.runtime_member}" },
+    { for k, g in local.resource_grants : k => "${g.role} ${g.member}" },
   )
+
+  depends_on = [
+    google_project_iam_member.grants,
+    google_secret_manager_secret_iam_member.runtime,
+    google_artifact_registry_repository_iam_member.build_writer,
+    google_storage_bucket_iam_member.build_source_reader,
+    google_pubsub_topic_iam_member.runtime_publisher,
+  ]
 }
 
 # A new user-defined log-based metric can take up to 10 minutes before an
@@ -54,8 +66,7 @@ resource "time_sleep" "grants" {
 resource "time_sleep" "log_metrics" {
   create_duration = "600s"
 
-  triggers = merge(
-    { for k, m in google_logging_metric.account : k => m.name },
-    { passes_done = google_logging_metric.passes_done.name },
-  )
+  triggers = local.log_metric_names
+
+  depends_on = [google_logging_metric.account, google_logging_metric.passes_done]
 }

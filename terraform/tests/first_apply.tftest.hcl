@@ -99,8 +99,8 @@ run "function_waits_for_its_grants" {
     error_message = "The grants wait must be triggered by each build and runtime grant."
   }
   assert {
-    condition     = time_sleep.grants.triggers["repository build_writer"] == "threads-token-refresher roles/artifactregistry.writer serviceAccount:ttr-build@test-project.iam.gserviceaccount.com"
-    error_message = "A grant's trigger must name its resource, role and member, so that changing any of them waits again."
+    condition     = time_sleep.grants.triggers["repository build_writer"] == "roles/artifactregistry.writer serviceAccount:ttr-build@test-project.iam.gserviceaccount.com" && time_sleep.grants.triggers["secret main roles/secretmanager.secretAccessor"] == "threads-token-main roles/secretmanager.secretAccessor serviceAccount:ttr-runtime@test-project.iam.gserviceaccount.com"
+    error_message = "A grant's trigger must name its role and member (and its secret), so that changing any of them waits again."
   }
   # ... long enough for IAM's typical 2 minutes ...
   assert {
