@@ -11,5 +11,5 @@ resource "google_firestore_database" "state" {
   delete_protection_state = "DELETE_PROTECTION_DISABLED"
   deletion_policy         = "DELETE"
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }

@@ -16,7 +16,7 @@ resource "google_storage_bucket" "source" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # Named after the archive's MD5: a new name replaces the object and makes the
@@ -38,15 +38,21 @@ resource "google_artifact_registry_repository" "images" {
   description   = "Images of the ${var.name} function, built by Cloud Functions."
   labels        = local.labels
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloudfunctions2_function" "refresher" {
   project     = var.project_id
   location    = var.region
   name        = var.name
-  description = "Keeps Threads access tokens alive: refreshes each stale token and stores it as a new secret version."
-  labels      = local.labels
+  description = "Keeps Threads and Instagram access tokens alive: refreshes each stale token and stores it as a new secret version."
+  # The time the build and runtime grants had propagated (waits.tf). Taking
+  # it from the wait makes the function wait, and shows in a plan that it
+  # does; it changes only when the grants do, which (a new account, the
+  # topic on or off) changes the function anyway.
+  labels = merge(local.labels, {
+    grants-ready = formatdate("YYYYMMDDhhmmss", time_sleep.grants.id)
+  })
 
   build_config {
     runtime           = "go126"
@@ -75,7 +81,7 @@ resource "google_cloudfunctions2_function" "refresher" {
     service_account_email          = google_service_account.runtime.email
     all_traffic_on_latest_revision = true
 
-    environment_variables = {
+    environment_variables = merge({
       GOOGLE_CLOUD_PROJECT = var.project_id
       THREADS_SECRETS      = local.threads_secrets
       FIRESTORE_DATABASE   = google_firestore_database.state.name
@@ -86,16 +92,14 @@ resource "google_cloudfunctions2_function" "refresher" {
       # Cloud Run puts no deadline on the request: the pass bounds itself a
       # little inside the function's timeout, so that it answers in time.
       PASS_TIMEOUT = "${var.timeout_seconds - 30}s"
-    }
+      },
+      # Unset means no publishing (publish_token_changes = false).
+      local.token_changes_topic == null ? {} : { TOKEN_CHANGES_TOPIC = local.token_changes_topic },
+    )
   }
 
-  depends_on = [
-    google_project_service.enabled,
-    # The build must be able to run, and the first pass to read its
-    # secrets and state, as soon as the function exists.
-    google_project_iam_member.grants,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_secret_manager_secret_iam_member.runtime,
-  ]
+  # The build must be able to run, and the first pass to read its secrets
+  # and state, as soon as the function exists: the grants are made and have
+  # had time to propagate (waits.tf; the grants-ready label above).
+  depends_on = [time_sleep.apis, time_sleep.grants]
 }

@@ -3,14 +3,14 @@
 # the function.
 
 # The function's runtime identity: reads and writes the token secrets and the
-# state database, nothing else.
+# state database, and publishes to its own topic (pubsub.tf), nothing else.
 resource "google_service_account" "runtime" {
   project      = var.project_id
   account_id   = "${var.service_account_prefix}-runtime"
   display_name = "Threads token refresher: function runtime"
-  description  = "Runs the ${var.name} function: reads and adds versions of its token secrets, reads and writes its Firestore database."
+  description  = "Runs the ${var.name} function: reads and adds versions of its token secrets, reads and writes its Firestore database, publishes token changes."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # The scheduler's identity: its OIDC token is what the function's Cloud Run
@@ -21,7 +21,7 @@ resource "google_service_account" "scheduler" {
   display_name = "Threads token refresher: scheduler invoker"
   description  = "Cloud Scheduler calls the ${var.name} function as this account."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # The build identity (build_config.service_account). New projects' default
@@ -33,7 +33,7 @@ resource "google_service_account" "build" {
   display_name = "Threads token refresher: function build"
   description  = "Cloud Build builds the ${var.name} function's image as this account."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 locals {
@@ -102,6 +102,9 @@ resource "google_project_iam_member" "grants" {
   member  = each.value.member
   role    = each.value.role
 
+  # Project IAM goes through the Cloud Resource Manager API.
+  depends_on = [time_sleep.apis]
+
   dynamic "condition" {
     for_each = each.value.condition == null ? [] : [each.value.condition]
     content {
@@ -130,19 +133,35 @@ resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
   member   = local.scheduler_member
 }
 
+# The grants on one resource each: the build on its image repository and
+# source bucket, the runtime on its topic (pubsub.tf). Kept here as plain
+# values so that the grants wait (waits.tf) is triggered by exactly what is
+# granted, in values the provider does not rewrite after apply.
+locals {
+  resource_grants = merge(
+    {
+      "repository build_writer"    = { role = "roles/artifactregistry.writer", member = local.build_member }
+      "bucket build_source_reader" = { role = "roles/storage.objectViewer", member = local.build_member }
+    },
+    var.publish_token_changes ? {
+      "topic runtime_publisher" = { role = "roles/pubsub.publisher", member = local.runtime_member }
+    } : {},
+  )
+}
+
 # The build pushes the function's image (and its build cache) to the
 # function's own repository, not to a project-wide one.
 resource "google_artifact_registry_repository_iam_member" "build_writer" {
   project    = var.project_id
   location   = google_artifact_registry_repository.images.location
   repository = google_artifact_registry_repository.images.repository_id
-  role       = "roles/artifactregistry.writer"
-  member     = local.build_member
+  role       = local.resource_grants["repository build_writer"].role
+  member     = local.resource_grants["repository build_writer"].member
 }
 
 # The build may also read the archive straight from the source bucket.
 resource "google_storage_bucket_iam_member" "build_source_reader" {
   bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
-  member = local.build_member
+  role   = local.resource_grants["bucket build_source_reader"].role
+  member = local.resource_grants["bucket build_source_reader"].member
 }

@@ -23,15 +23,42 @@ locals {
   attempt_deadline_seconds = min(var.timeout_seconds + 60, 1800)
 
   firestore_location = coalesce(var.firestore_location, var.region)
+
+  # Points the refresher command-line tool at this deployment (the
+  # refresher_env output, and the alerts' next steps).
+  refresher_env = join(" ", [
+    "GOOGLE_CLOUD_PROJECT=${var.project_id}",
+    "THREADS_SECRETS=${local.threads_secrets}",
+    "FIRESTORE_DATABASE=${google_firestore_database.state.name}",
+    "TOKENS_COLLECTION=${var.tokens_collection}",
+  ])
+
+  # Each account's platform: threads unless account_platforms says otherwise.
+  platforms = { for a in var.accounts : a => lookup(var.account_platforms, a, "threads") }
+
+  # TOKEN_CHANGES_TOPIC: the full topic name, or nothing (no publishing).
+  token_changes_topic = var.publish_token_changes ? "projects/${google_pubsub_topic.token_changes[0].project}/topics/${google_pubsub_topic.token_changes[0].name}" : null
 }
 
 # APIs the deployment and the running function use. They stay enabled on
 # destroy: other things in the project may rely on them.
 resource "google_project_service" "enabled" {
-  for_each = toset([
+  for_each = local.services
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+locals {
+  services = toset(concat([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    # google_project_iam_member reads and writes the project's IAM policy
+    # through the Cloud Resource Manager API, which must be enabled in the
+    # project of the credentials when those are a service account's.
+    "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
@@ -39,10 +66,9 @@ resource "google_project_service" "enabled" {
     "monitoring.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
+    # google_project_service itself: the provider enables the others through
+    # Service Usage.
+    "serviceusage.googleapis.com",
     "storage.googleapis.com",
-  ])
-
-  project            = var.project_id
-  service            = each.value
-  disable_on_destroy = false
+  ], var.publish_token_changes ? ["pubsub.googleapis.com"] : []))
 }

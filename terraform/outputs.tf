@@ -48,19 +48,27 @@ output "service_account_emails" {
 }
 
 output "first_token_commands" {
-  description = "For each account, the command that adds its first token to its secret: replace PASTE_TOKEN_HERE with the long-lived token. The token is piped to gcloud, never passed as an argument, and never reaches Terraform. `refresher add ACCOUNT` does the same reading the token on stdin."
+  description = "For each account, the command that adds its first token to its secret: replace PASTE_TOKEN_HERE with the long-lived token. The payload says the account's platform (account_platforms); a Threads payload needs none. The token is piped to gcloud, never passed as an argument, and never reaches Terraform. `refresher add ACCOUNT` does the same reading the token on stdin (`refresher add --platform instagram ACCOUNT` for an Instagram account)."
   value = {
     for a, s in google_secret_manager_secret.account : a =>
-    "printf '%s' '{\"access_token\":\"PASTE_TOKEN_HERE\"}' | gcloud secrets versions add ${s.secret_id} --data-file=- --project=${var.project_id}"
+    "printf '%s' '${jsonencode(merge({ access_token = "PASTE_TOKEN_HERE" }, local.platforms[a] == "threads" ? {} : { platform = local.platforms[a] }))}' | gcloud secrets versions add ${s.secret_id} --data-file=- --project=${var.project_id}"
+  }
+}
+
+output "refresher_add_commands" {
+  description = "For each account, the refresher command that checks and stores a long-lived token read on standard input, with --platform where the account is not a Threads one: `pbpaste | <command>`. It runs with your own application-default credentials."
+  value = {
+    for a, s in google_secret_manager_secret.account : a =>
+    "env ${local.refresher_env} refresher add ${local.platforms[a] == "threads" ? "" : "--platform ${local.platforms[a]} "}${s.secret_id}"
   }
 }
 
 output "refresher_env" {
   description = "Environment that points the refresher command-line tool at this deployment, e.g. `env $(terraform output -raw refresher_env) refresher status` (install the tool with `go install ./internal/cmd/refresher`)."
-  value = join(" ", [
-    "GOOGLE_CLOUD_PROJECT=${var.project_id}",
-    "THREADS_SECRETS=${local.threads_secrets}",
-    "FIRESTORE_DATABASE=${google_firestore_database.state.name}",
-    "TOKENS_COLLECTION=${var.tokens_collection}",
-  ])
+  value       = local.refresher_env
+}
+
+output "token_changes_topic" {
+  description = "Full name of the Pub/Sub topic the function announces each account's new current token version on (projects/P/topics/T), or null when publish_token_changes is off. Subscribe to it to reload a token at once; read the secret's latest version when you do."
+  value       = local.token_changes_topic
 }

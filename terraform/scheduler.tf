@@ -32,7 +32,7 @@ resource "google_cloud_scheduler_job" "refresh" {
   }
 
   depends_on = [
-    google_project_service.enabled,
+    time_sleep.apis,
     google_cloud_run_v2_service_iam_member.scheduler_invoker,
   ]
 }

@@ -1,5 +1,5 @@
-# One secret per Threads account. Terraform creates the secret but never a
-# version: the token goes in with `gcloud secrets versions add` or
+# One secret per account, Threads or Instagram. Terraform creates the secret
+# but never a version: the token goes in with `gcloud secrets versions add` or
 # `refresher add`, so no token ever lands in Terraform's state or plan.
 resource "google_secret_manager_secret" "account" {
   for_each = local.secret_ids
@@ -10,6 +10,7 @@ resource "google_secret_manager_secret" "account" {
 
   annotations = {
     threads-account = each.key
+    platform        = local.platforms[each.key]
   }
 
   replication {
@@ -18,5 +19,5 @@ resource "google_secret_manager_secret" "account" {
 
   deletion_protection = var.protect_secrets
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }

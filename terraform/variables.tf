@@ -26,16 +26,31 @@ variable "name" {
 }
 
 variable "accounts" {
-  description = "Threads accounts to keep alive, one short name each (\"main\", \"brand-jp\"). Each gets a Secret Manager secret named secret_prefix + name; the function reports accounts by that secret ID."
+  description = "Accounts to keep alive, one short name each (\"main\", \"brand-jp\"). Each gets a Secret Manager secret named secret_prefix + name; the function reports accounts by that secret ID. Threads accounts unless account_platforms says otherwise."
   type        = set(string)
 
   validation {
     condition     = length(var.accounts) > 0
-    error_message = "accounts must name at least one Threads account."
+    error_message = "accounts must name at least one account."
   }
   validation {
     condition     = alltrue([for a in var.accounts : can(regex("^[A-Za-z0-9_-]+$", a))])
     error_message = "Each account name may only hold letters, digits, underscores and hyphens: it becomes part of a secret ID."
+  }
+}
+
+variable "account_platforms" {
+  description = "Platform of each account that is not a Threads account, e.g. { \"brand-ig\" = \"instagram\" }: threads (the default) or instagram. It only changes the payload first_token_commands prints (and the secret's platform annotation); the function reads the platform from the token's payload."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for a, p in var.account_platforms : contains(["threads", "instagram"], p)])
+    error_message = "account_platforms values must be threads or instagram; got ${join(", ", [for a, p in var.account_platforms : "${a} = ${jsonencode(p)}" if !contains(["threads", "instagram"], p)])}."
+  }
+  validation {
+    condition     = alltrue([for a in keys(var.account_platforms) : contains(var.accounts, a)])
+    error_message = "account_platforms names ${join(", ", [for a in keys(var.account_platforms) : jsonencode(a) if !contains(var.accounts, a)])}, which accounts does not list; every key must be one of accounts."
   }
 }
 
@@ -96,13 +111,22 @@ variable "tokens_collection" {
 }
 
 variable "refresh_after" {
-  description = "Age at which a token is refreshed, as a Go duration (REFRESH_AFTER). Threads refuses to refresh tokens younger than 24 hours, and tokens die 60 days after their last refresh."
+  description = "Age at which a token is refreshed, as a Go duration (REFRESH_AFTER), at least 24h. Threads and Instagram refuse to refresh tokens younger than 24 hours, and tokens die 60 days after their last refresh."
   type        = string
   default     = "24h"
 
+  # Parsed by Go's own time.ParseDuration (the time provider's
+  # duration_parse), as the function parses REFRESH_AFTER: "1440m",
+  # "86400s" and "36h30m" are read exactly as the function reads them.
   validation {
-    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms|us|µs|ns))+$", var.refresh_after))
-    error_message = "refresh_after must be a Go duration such as \"24h\" or \"72h\"."
+    condition     = can(provider::time::duration_parse(var.refresh_after))
+    error_message = "refresh_after is ${jsonencode(var.refresh_after)}, which is not a Go duration such as \"24h\" or \"36h\"."
+  }
+  # The same rule and sentence as the function's (internal/config; a Go test
+  # in internal/config keeps the two in step).
+  validation {
+    condition     = try(provider::time::duration_parse(var.refresh_after).seconds >= 86400, true)
+    error_message = "refresh_after is ${jsonencode(var.refresh_after)}; it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours."
   }
 }
 
@@ -149,20 +173,21 @@ variable "memory" {
 }
 
 variable "timeout_seconds" {
-  description = "Time one refresh pass may take, in seconds. The scheduler waits a little longer than this, and Cloud Scheduler waits at most 30 minutes, so at most 1740."
+  description = "Time one refresh pass may take, in seconds: 90 to 1740. The minimum, 90, is what one due account needs: the function stops its pass 30 s before the timeout (PASS_TIMEOUT = timeout_seconds - 30) and starts an account only while at least 3 Threads timeouts (3 x 10 s) + 10 s are left (refresh.StartBudget), plus 20 s for the batched state read and the account's store calls: 30 + 40 + 20 = 90. Below that every due account is skipped on every pass. The scheduler waits 60 s longer than this, and at most 30 minutes, hence 1740."
   type        = number
   default     = 540
 
   validation {
-    condition     = var.timeout_seconds >= 60 && var.timeout_seconds <= 1740 && floor(var.timeout_seconds) == var.timeout_seconds
-    error_message = "timeout_seconds must be a whole number from 60 to 1740, so that the scheduler's 30-minute limit still covers it."
+    condition     = floor(var.timeout_seconds) == var.timeout_seconds && var.timeout_seconds >= 90 && var.timeout_seconds <= 1740
+    error_message = "timeout_seconds is ${var.timeout_seconds}; it must be a whole number from 90 (time for a pass to refresh one account) to 1740 (the scheduler's 30-minute limit)."
   }
 }
 
 variable "schedule" {
-  description = "When Cloud Scheduler starts a pass, in cron syntax. Passes on fresh tokens cost one Firestore read, so hourly is cheap and retries a failure soon."
+  description = "When Cloud Scheduler starts a pass, in cron syntax. Passes on fresh tokens cost one Firestore read, so hourly is cheap and retries a failure soon. The no-pass alert follows it (alert_if_no_pass_for)."
   type        = string
   default     = "0 * * * *"
+
 }
 
 variable "time_zone" {
@@ -172,7 +197,7 @@ variable "time_zone" {
 }
 
 variable "alert_email" {
-  description = "Email address that is told when a token could not be refreshed or needs a new login. Creates an email notification channel. Set this or notification_channels."
+  description = "Email address that is told when a token is in danger (every alert in alerting.tf). Creates an email notification channel. Set this or notification_channels."
   type        = string
   default     = null
 
@@ -183,9 +208,62 @@ variable "alert_email" {
 }
 
 variable "notification_channels" {
-  description = "Existing Cloud Monitoring notification channels (projects/P/notificationChannels/ID) that are told when a token could not be refreshed or needs a new login."
+  description = "Existing Cloud Monitoring notification channels (projects/P/notificationChannels/ID) that are told when a token is in danger. Set this or alert_email."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = length(var.notification_channels) > 0 || var.alert_email != null
+    error_message = "Set alert_email or notification_channels: a token that is about to die must reach a person."
+  }
+}
+
+variable "alert_if_no_pass_for" {
+  description = "Alert when no pass has completed for this long, as a Go duration in whole minutes from \"3m\" to \"48h\" (the longest absence Cloud Monitoring can watch: a 25 h alignment window plus a 23.5 h absence duration). Default (null): 3 scheduled intervals of schedule (\"0 * * * *\" gives 3h, \"*/20 * * * *\" 1h, \"0 */6 * * *\" 18h), and 48h for a daily schedule; a schedule of another form needs this set."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alert_if_no_pass_for == null || can(provider::time::duration_parse(var.alert_if_no_pass_for))
+    error_message = "alert_if_no_pass_for is ${jsonencode(var.alert_if_no_pass_for)}, which is not a Go duration such as \"3h\" or \"90m\"."
+  }
+  validation {
+    condition = var.alert_if_no_pass_for == null || try(
+      provider::time::duration_parse(var.alert_if_no_pass_for).seconds >= 180 &&
+      provider::time::duration_parse(var.alert_if_no_pass_for).seconds <= 172800 &&
+      provider::time::duration_parse(var.alert_if_no_pass_for).seconds % 60 == 0,
+    true)
+    error_message = "alert_if_no_pass_for is ${jsonencode(var.alert_if_no_pass_for)}; it must be whole minutes from 3m to 48h, the range Cloud Monitoring can watch for an absence of passes."
+  }
+  # Checked here rather than on schedule, whose own locals it reads.
+  validation {
+    condition     = var.alert_if_no_pass_for != null || local.schedule_interval_minutes != null
+    error_message = "schedule is ${jsonencode(var.schedule)}, which is none of the forms the no-pass alert can follow (\"M * * * *\", \"*/N * * * *\", \"M */N * * *\", \"M H * * *\"), so set alert_if_no_pass_for to how long without a completed pass should alert, e.g. \"6h\"."
+  }
+}
+
+variable "alert_if_hours_left_below" {
+  description = "Alert when an account's token has fewer hours left than this (its per-pass line's hoursLeft). The net under every other failure: a token refreshed on time never has less than 60 days minus refresh_after left. Default 336 (14 days), time enough to log in again."
+  type        = number
+  default     = 336
+
+  validation {
+    condition     = floor(var.alert_if_hours_left_below) == var.alert_if_hours_left_below && var.alert_if_hours_left_below >= 24 && var.alert_if_hours_left_below < 1440
+    error_message = "alert_if_hours_left_below is ${var.alert_if_hours_left_below}; it must be a whole number of hours from 24 to 1439 (a token lives 1440 hours)."
+  }
+  # A healthy token is refreshed once it is refresh_after old, so it never
+  # has less than 1440 hours minus refresh_after left; a threshold within a
+  # day of that would alert on healthy tokens.
+  validation {
+    condition     = try(var.alert_if_hours_left_below <= 1440 - ceil(provider::time::duration_parse(var.refresh_after).hours) - 24, true)
+    error_message = "alert_if_hours_left_below is ${var.alert_if_hours_left_below}; with refresh_after = ${jsonencode(var.refresh_after)} a healthy token gets down to ${try(1440 - ceil(provider::time::duration_parse(var.refresh_after).hours), "?")} hours left before its refresh, so it must be at most ${try(1440 - ceil(provider::time::duration_parse(var.refresh_after).hours) - 24, "?")} or it alerts on healthy tokens."
+  }
+}
+
+variable "publish_token_changes" {
+  description = "Create a Pub/Sub topic, <name>-token-changes, on which the function announces each account's new current token version (refreshed, or added by hand and adopted), so that consumers reload at once. The message names the account, secret and version, never the token."
+  type        = bool
+  default     = true
 }
 
 variable "labels" {

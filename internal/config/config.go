@@ -29,8 +29,8 @@ const (
 	StoreLocal Store = "local"
 )
 
-// MinRefreshAfter is the youngest a token may be refreshed: Threads refuses
-// to refresh long-lived tokens younger than 24 hours.
+// MinRefreshAfter is the youngest a token may be refreshed: Threads and
+// Instagram refuse to refresh long-lived tokens younger than 24 hours.
 const MinRefreshAfter = 24 * time.Hour
 
 // Defaults, as documented in the README.
@@ -150,7 +150,7 @@ func Load(lookup LookupFunc) (*Config, error) {
 		return nil, err
 	}
 	if c.RefreshAfter < MinRefreshAfter {
-		return nil, &Error{"REFRESH_AFTER", fmt.Sprintf("is %s; it must be at least 24h, because Threads refuses to refresh tokens younger than 24 hours", c.RefreshAfter)}
+		return nil, &Error{"REFRESH_AFTER", fmt.Sprintf("is %s; it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours", c.RefreshAfter)}
 	}
 	if c.KeepVersions, err = integer(get, "KEEP_VERSIONS", DefaultKeepVersions, 1); err != nil {
 		return nil, err

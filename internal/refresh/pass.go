@@ -14,6 +14,14 @@ import (
 // attempts and a few store calls.
 const skipMargin = 10 * time.Second
 
+// StartBudget is the time a pass must have left to start one more account
+// (three Threads attempts and a few store calls); with less, the account is
+// skipped. The Terraform module's minimum timeout_seconds is derived from
+// it, and a test in internal/config keeps the two in step.
+func StartBudget(threadsTimeout time.Duration) time.Duration {
+	return 3*threadsTimeout + skipMargin
+}
+
 // Pass runs one refresh pass over every account and reports each one.
 //
 // It first reads every account's state in one batched read. Accounts that
@@ -89,7 +97,7 @@ func (e *Engine) tooLate(ctx context.Context) bool {
 	if !ok {
 		return ctx.Err() != nil
 	}
-	return time.Until(deadline) < 3*e.ThreadsTimeout+skipMargin
+	return time.Until(deadline) < StartBudget(e.ThreadsTimeout)
 }
 
 // logResult writes the one line per account per pass that alerting reads;

@@ -1,42 +1,9 @@
-# Plans the root module against a mocked google provider: no credentials, no
-# network. Computed values the assertions compare (service account emails,
-# the function's URL and service) are given fixed values at plan time.
+# Plans the root module against a mocked google provider (and the real time
+# provider, which plans offline): no credentials, no network. Computed values
+# the assertions compare are fixed in tests/mocks.
 
-mock_provider "google" {}
-
-override_resource {
-  target          = google_service_account.runtime
-  override_during = plan
-  values = {
-    email = "ttr-runtime@test-project.iam.gserviceaccount.com"
-  }
-}
-
-override_resource {
-  target          = google_service_account.scheduler
-  override_during = plan
-  values = {
-    email = "ttr-scheduler@test-project.iam.gserviceaccount.com"
-  }
-}
-
-override_resource {
-  target          = google_service_account.build
-  override_during = plan
-  values = {
-    email = "ttr-build@test-project.iam.gserviceaccount.com"
-  }
-}
-
-override_resource {
-  target          = google_cloudfunctions2_function.refresher
-  override_during = plan
-  values = {
-    service_config = {
-      uri     = "https://threads-token-refresher-abc123-uc.a.run.app"
-      service = "projects/test-project/locations/us-central1/services/threads-token-refresher"
-    }
-  }
+mock_provider "google" {
+  source = "./tests/mocks"
 }
 
 variables {
@@ -106,6 +73,7 @@ run "only_the_scheduler_may_invoke" {
         values(google_secret_manager_secret_iam_member.runtime),
         [google_artifact_registry_repository_iam_member.build_writer],
         [google_storage_bucket_iam_member.build_source_reader],
+        google_pubsub_topic_iam_member.runtime_publisher,
       ) : !contains(["roles/run.invoker", "roles/cloudfunctions.invoker", "roles/run.admin", "roles/cloudfunctions.admin"], g.role)
     ])
     error_message = "Only the scheduler account may be given the right to invoke the function."
@@ -127,6 +95,7 @@ run "no_public_members" {
         [google_cloud_run_v2_service_iam_member.scheduler_invoker.member],
         [google_artifact_registry_repository_iam_member.build_writer.member],
         [google_storage_bucket_iam_member.build_source_reader.member],
+        google_pubsub_topic_iam_member.runtime_publisher[*].member,
       ) : !contains(["allUsers", "allAuthenticatedUsers"], m) && startswith(m, "serviceAccount:")
     ])
     error_message = "No IAM member may be allUsers or allAuthenticatedUsers; every member must be one of the deployment's service accounts."
@@ -233,6 +202,7 @@ run "function_runtime_and_environment" {
       KEEP_VERSIONS        = "2"
       LOG_LEVEL            = "info"
       PASS_TIMEOUT         = "510s"
+      TOKEN_CHANGES_TOPIC  = "projects/test-project/topics/threads-token-refresher-token-changes"
     }
     error_message = "The function's environment must come from the variables."
   }
@@ -281,23 +251,6 @@ run "new_code_new_object" {
   }
 }
 
-run "alerts_reach_a_person" {
-  command = plan
-
-  assert {
-    condition     = strcontains(google_logging_metric.account_failures.filter, "jsonPayload.result=(\"failed\" OR \"needs_reauth\")") && strcontains(google_logging_metric.account_failures.filter, "resource.labels.service_name=\"threads-token-refresher\"")
-    error_message = "The log-based metric must count the function's failed and needs_reauth lines."
-  }
-  assert {
-    condition     = google_monitoring_notification_channel.email[0].type == "email" && google_monitoring_notification_channel.email[0].labels["email_address"] == "owner@example.com"
-    error_message = "alert_email must create an email notification channel."
-  }
-  assert {
-    condition     = length(google_monitoring_alert_policy.account_failures.notification_channels) == 1
-    error_message = "The alert policy must notify the email channel."
-  }
-}
-
 run "missing_zip_is_explained" {
   command = plan
 
@@ -306,17 +259,6 @@ run "missing_zip_is_explained" {
   }
 
   expect_failures = [var.function_zip]
-}
-
-run "alert_without_recipient_is_refused" {
-  command = plan
-
-  variables {
-    alert_email           = null
-    notification_channels = []
-  }
-
-  expect_failures = [google_monitoring_alert_policy.account_failures]
 }
 
 run "outputs_tell_how_to_add_a_token" {

@@ -1,0 +1,160 @@
+# Variables refuse what the function refuses, or what cannot work, before
+# anything is planned. The error sentences themselves are pinned by a Go test
+# (internal/config/terraform_test.go) against the function's.
+
+mock_provider "google" {
+  source = "./tests/mocks"
+}
+
+variables {
+  project_id   = "test-project"
+  accounts     = ["main"]
+  alert_email  = "owner@example.com"
+  function_zip = "tests/fixtures/function-a.zip"
+}
+
+run "refresh_after_8h_is_refused" {
+  command = plan
+
+  variables {
+    refresh_after = "8h"
+  }
+
+  expect_failures = [var.refresh_after]
+}
+
+run "refresh_after_a_minute_short_of_a_day_is_refused" {
+  command = plan
+
+  variables {
+    refresh_after = "23h59m"
+  }
+
+  expect_failures = [var.refresh_after]
+}
+
+run "refresh_after_in_fractional_hours_is_read_as_go_does" {
+  command = plan
+
+  variables {
+    refresh_after = "1.5h"
+  }
+
+  expect_failures = [var.refresh_after]
+}
+
+run "refresh_after_that_is_no_duration_is_refused" {
+  command = plan
+
+  variables {
+    refresh_after = "tomorrow"
+  }
+
+  expect_failures = [var.refresh_after]
+}
+
+# A day, however Go spells it, passes through to the function unchanged.
+run "refresh_after_1440m" {
+  command = plan
+
+  variables {
+    refresh_after = "1440m"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["REFRESH_AFTER"] == "1440m"
+    error_message = "1440m is 24h and must be accepted and passed on as written."
+  }
+}
+
+run "refresh_after_86400s" {
+  command = plan
+
+  variables {
+    refresh_after = "86400s"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["REFRESH_AFTER"] == "86400s"
+    error_message = "86400s is 24h and must be accepted."
+  }
+}
+
+run "refresh_after_36h30m" {
+  command = plan
+
+  variables {
+    refresh_after = "36h30m"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["REFRESH_AFTER"] == "36h30m"
+    error_message = "36h30m must be accepted."
+  }
+}
+
+# 30 s of PASS_TIMEOUT margin + 3 x 10 s Threads timeouts + 10 s skip margin
+# + 20 s for the state read and one account's store calls.
+run "timeout_too_short_to_refresh_one_account_is_refused" {
+  command = plan
+
+  variables {
+    timeout_seconds = 89
+  }
+
+  expect_failures = [var.timeout_seconds]
+}
+
+run "timeout_90_is_the_minimum" {
+  command = plan
+
+  variables {
+    timeout_seconds = 90
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].timeout_seconds == 90 && google_cloudfunctions2_function.refresher.service_config[0].environment_variables["PASS_TIMEOUT"] == "60s"
+    error_message = "timeout_seconds = 90 must be accepted, with a 60 s pass."
+  }
+}
+
+run "timeout_beyond_the_scheduler_limit_is_refused" {
+  command = plan
+
+  variables {
+    timeout_seconds = 1741
+  }
+
+  expect_failures = [var.timeout_seconds]
+}
+
+run "hours_left_alert_that_would_fire_on_healthy_tokens_is_refused" {
+  command = plan
+
+  variables {
+    refresh_after             = "72h"
+    alert_if_hours_left_below = 1350
+  }
+
+  expect_failures = [var.alert_if_hours_left_below]
+}
+
+run "account_platform_for_an_unknown_account_is_refused" {
+  command = plan
+
+  variables {
+    account_platforms = { brand = "instagram" }
+  }
+
+  expect_failures = [var.account_platforms]
+}
+
+run "unknown_platform_is_refused" {
+  command = plan
+
+  variables {
+    account_platforms = { main = "tiktok" }
+  }
+
+  expect_failures = [var.account_platforms]
+}
