@@ -7,10 +7,11 @@ package refresh
 
 import (
 	"context"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"time"
@@ -61,6 +62,11 @@ type Engine struct {
 	// StoreRetryFor bounds how long a refreshed token is retried into the
 	// secret store.
 	StoreRetryFor time.Duration
+	// Rand draws the jitter that spreads retry waits, uniformly in [0, 1);
+	// nil means math/rand/v2. It is called from several goroutines. A
+	// seeded source makes the waits, and so a whole simulated run, replay
+	// exactly (internal/sim).
+	Rand func() float64
 }
 
 // Defaults of the optional knobs.
@@ -141,6 +147,13 @@ func (e *Engine) retryBase() time.Duration {
 	return time.Second
 }
 
+func (e *Engine) rand() func() float64 {
+	if e.Rand != nil {
+		return e.Rand
+	}
+	return rand.Float64
+}
+
 func (e *Engine) storeRetryFor() time.Duration {
 	if e.StoreRetryFor > 0 {
 		return e.StoreRetryFor
@@ -153,6 +166,6 @@ func (e *Engine) storeRetryFor() time.Duration {
 func newOwner() string {
 	host, _ := os.Hostname()
 	var b [6]byte
-	_, _ = rand.Read(b[:])
+	_, _ = cryptorand.Read(b[:])
 	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
 }

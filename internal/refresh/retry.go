@@ -28,9 +28,7 @@ func (w *work) callThreads(token string) (threads.Token, error) {
 		}
 		return tok, err
 	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = w.e.retryBase()
-	b.Multiplier = 2
+	b := w.e.backOff(backoff.DefaultMaxInterval)
 	return retry(w.ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(threadsAttempts))
 }
 
@@ -63,9 +61,7 @@ func (w *work) store(payload []byte, previous Version) (Version, error) {
 		w.log.Warn("storing the refreshed token failed; retrying", "error", err.Error())
 		return Version{}, err
 	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = w.e.retryBase()
-	b.MaxInterval = 30 * time.Second
+	b := w.e.backOff(30 * time.Second)
 	return retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(w.e.storeRetryFor()))
 }
 
@@ -84,6 +80,38 @@ func (w *work) alreadyAdded(ctx context.Context, payload []byte, previous Versio
 		return Version{}, false
 	}
 	return newest, true
+}
+
+// retryJitter spreads each retry wait over [1-retryJitter, 1+retryJitter)
+// times its exponential value, as the backoff library's default does, so
+// that accounts failing together do not retry together.
+const retryJitter = 0.5
+
+// backOff returns waits that start at RetryBase and double up to max, with
+// jitter drawn from the engine's source.
+func (e *Engine) backOff(max time.Duration) backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = e.retryBase()
+	b.Multiplier = 2
+	b.MaxInterval = max
+	b.RandomizationFactor = 0 // the library's jitter cannot be seeded
+	return &jittered{exp: b, rand: e.rand()}
+}
+
+// jittered is an exponential backoff whose jitter comes from rand.
+type jittered struct {
+	exp  *backoff.ExponentialBackOff
+	rand func() float64
+}
+
+func (j *jittered) Reset() { j.exp.Reset() }
+
+func (j *jittered) NextBackOff() time.Duration {
+	d := j.exp.NextBackOff()
+	if d == backoff.Stop {
+		return d
+	}
+	return time.Duration(float64(d) * (1 - retryJitter + 2*retryJitter*j.rand()))
 }
 
 // retry runs backoff.Retry, keeping the operation's last error when the
