@@ -61,9 +61,11 @@ func (s *scriptedSecrets) Add(ctx context.Context, a refresh.Account, p []byte) 
 
 // TestUncertainAddIsCheckedUntilTheCheckAnswers: after an add whose outcome
 // is unknown, a check that cannot read the secret must not be taken for
-// "not added". Found by the simulation (internal/sim, seed 3 of a year):
-// the add landed as version 2, the Access of the check failed, and the
-// engine added the same token again as version 3.
+// "not added". Found by the simulation (internal/sim: without the fix,
+// seed 3 breaks its invariant 3 on day 47): an add landed but answered
+// DEADLINE_EXCEEDED, the check's Access failed, and the engine added the
+// same token again. Here the add lands as version 2; a second add would be
+// version 3.
 func TestUncertainAddIsCheckedUntilTheCheckAnswers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -280,7 +280,10 @@ func (s *sim) decide(t *ticket, now time.Time) verdict {
 	s.trace(t, now)
 	s.stats.calls++
 	switch t.op {
-	case opAdd, opDestroy, opPersonAdd:
+	case opPersonAdd:
+		s.accts[t.account].dirty = true
+		s.accts[t.account].handAdded = now
+	case opAdd, opDestroy:
 		s.accts[t.account].dirty = true
 	case opLease, opCommit, opRelease:
 		s.stateDirty = true

@@ -47,8 +47,11 @@ type config struct {
 	// firstTokenAge is the age of each account's first token when the run
 	// starts; zero draws it, up to 50 days.
 	firstTokenAge time.Duration
-	// deployment, when set, replaces the one the seed draws.
+	// deployment, when set, replaces the one the seed picks.
 	deployment *deployment
+	// personAt are times after the start at which a person adds a token to
+	// the first account (scripted runs).
+	personAt []time.Duration
 }
 
 // threeAccounts: the usual JSON payload, one whose old token Meta keeps
@@ -66,7 +69,9 @@ type simAccount struct {
 	// tokens maps version numbers to the tokens they hold (versions never
 	// change, so each is read once).
 	tokens map[int64]*token
-	// Seen at the last inspection.
+	// Seen at the last inspection: the enabled versions, the newest one
+	// and its token, their count and the state.
+	versions  []refresh.Version
 	newest    refresh.Version
 	newestTok *token
 	enabled   int
@@ -249,6 +254,12 @@ func (s *sim) setup() {
 		}
 		s.scheduleHandAdd(a, now)
 	}
+	for _, d := range s.cfg.personAt {
+		s.push(now.Add(d), func() {
+			s.stats.handAdds++
+			s.personAdds(s.order[0])
+		})
+	}
 	s.clock.set(now)
 	s.stateDirty = true
 	s.push(now, func() { s.tick(0) })
@@ -400,7 +411,6 @@ func (s *sim) personAdds(a *simAccount) {
 	p.person = true
 	s.spawn(p, func(ctx context.Context) {
 		v := s.ts.pass(ctx, a.id, opPersonAdd, "")
-		a.handAdded = v.now
 		tok := s.model.login(a.id, v.now)
 		if _, err := s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)); err != nil {
 			s.t.Errorf("a person could not add a token to %s: %v", a.id, err)

@@ -76,6 +76,24 @@ func TestOutageLongerThanATokensLife(t *testing.T) {
 	}
 }
 
+// TestTokenAddedWhileFresh: a person adds a token to an account whose
+// state is fresh. A fresh account costs no secret read, so the new version
+// is adopted only when the account comes due; invariant 4 allows the state
+// to record the version before it until then, and only then.
+func TestTokenAddedWhileFresh(t *testing.T) {
+	t.Parallel()
+	clk := &clock{}
+	cfg := config{seed: 9, days: 2, accounts: []simAccount{{id: "main"}}, firstTokenAge: 30 * 24 * time.Hour,
+		personAt: []time.Duration{36 * time.Hour}}
+	summary := run(t, cfg, clk, embeddedStore(t, clk))
+	t.Log(summary)
+	for _, want := range []string{"hand-adds=1 ", "verdict=ok"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q: %s", want, summary)
+		}
+	}
+}
+
 // BenchmarkYear times one simulated year on the embedded store: seed 1,
 // the default faults, the figure the README quotes. synctest needs a
 // *testing.T, so each iteration runs TestEmbeddedStore for that seed in a
