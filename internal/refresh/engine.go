@@ -8,12 +8,13 @@ package refresh
 
 import (
 	"context"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -77,6 +78,11 @@ type Engine struct {
 	StoreRetryFor time.Duration
 	// NotifyTimeout bounds one Notifier call (DefaultNotifyTimeout).
 	NotifyTimeout time.Duration
+	// Rand draws the jitter that spreads retry waits, uniformly in [0, 1);
+	// nil means math/rand/v2. It is called from several goroutines. A
+	// seeded source makes the waits, and so a whole simulated run, replay
+	// exactly (internal/sim).
+	Rand func() float64
 }
 
 // Defaults of the optional knobs.
@@ -170,6 +176,13 @@ func (e *Engine) retryBase() time.Duration {
 	return time.Second
 }
 
+func (e *Engine) rand() func() float64 {
+	if e.Rand != nil {
+		return e.Rand
+	}
+	return rand.Float64
+}
+
 func (e *Engine) storeRetryFor() time.Duration {
 	if e.StoreRetryFor > 0 {
 		return e.StoreRetryFor
@@ -182,6 +195,6 @@ func (e *Engine) storeRetryFor() time.Duration {
 func newOwner() string {
 	host, _ := os.Hostname()
 	var b [6]byte
-	_, _ = rand.Read(b[:])
+	_, _ = cryptorand.Read(b[:])
 	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
 }

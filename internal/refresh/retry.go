@@ -2,9 +2,11 @@ package refresh
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -29,17 +31,15 @@ func (w *work) callPlatform(token string) (graph.Token, error) {
 		}
 		return tok, err
 	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = w.e.retryBase()
-	b.Multiplier = 2
+	b := w.e.backOff(backoff.DefaultMaxInterval)
 	return retry(w.ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(threadsAttempts))
 }
 
 // store adds payload as a new secret version. A refreshed token exists only
 // in memory until this succeeds, so transient failures are retried with
 // backoff for up to StoreRetryFor. After an uncertain failure the add may
-// have happened: the newest version is checked first, so that one refresh
-// never makes two versions.
+// have happened: the versions added since are checked first, until the
+// check itself succeeds, so that one refresh never makes two versions.
 func (w *work) store(payload []byte, previous Version) (Version, error) {
 	// The token exists nowhere else: a cancelled pass must not drop it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), w.e.storeRetryFor())
@@ -47,9 +47,18 @@ func (w *work) store(payload []byte, previous Version) (Version, error) {
 	uncertain := false
 	op := func() (Version, error) {
 		if uncertain {
-			if v, ok := w.alreadyAdded(ctx, payload, previous); ok {
+			v, found, err := w.alreadyAdded(ctx, payload, previous)
+			if err != nil {
+				// A check that failed decides nothing: adding now could
+				// make a second version (the simulation found this, seed 3
+				// of internal/sim), so check again after the backoff.
+				w.log.Warn("checking whether the refreshed token was stored failed; retrying", "error", err.Error())
+				return Version{}, err
+			}
+			if found {
 				return v, nil
 			}
+			uncertain = false
 		}
 		v, err := w.e.Secrets.Add(ctx, w.a, payload)
 		switch {
@@ -64,27 +73,67 @@ func (w *work) store(payload []byte, previous Version) (Version, error) {
 		w.log.Warn("storing the refreshed token failed; retrying", "error", err.Error())
 		return Version{}, err
 	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = w.e.retryBase()
-	b.MaxInterval = 30 * time.Second
+	b := w.e.backOff(30 * time.Second)
 	return retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(w.e.storeRetryFor()))
 }
 
-// alreadyAdded looks for a version newer than previous that holds payload.
-func (w *work) alreadyAdded(ctx context.Context, payload []byte, previous Version) (Version, bool) {
+// alreadyAdded looks, newest first, for an enabled version newer than
+// previous that holds payload (a person may have added one after it). An
+// error means the question is still open.
+func (w *work) alreadyAdded(ctx context.Context, payload []byte, previous Version) (Version, bool, error) {
 	versions, err := w.e.Secrets.Versions(ctx, w.a)
 	if err != nil {
-		return Version{}, false
+		return Version{}, false, err
 	}
-	newest, ok := newestVersion(versions)
-	if !ok || newest.Number <= previous.Number || newest.State != VersionEnabled {
-		return Version{}, false
+	slices.SortFunc(versions, func(a, b Version) int { return cmp.Compare(b.Number, a.Number) })
+	for _, v := range versions {
+		if v.Number <= previous.Number {
+			break
+		}
+		if v.State != VersionEnabled {
+			continue
+		}
+		got, err := w.e.Secrets.Access(ctx, w.a, v)
+		if err != nil {
+			return Version{}, false, err
+		}
+		if bytes.Equal(got, payload) {
+			return v, true, nil
+		}
 	}
-	got, err := w.e.Secrets.Access(ctx, w.a, newest)
-	if err != nil || !bytes.Equal(got, payload) {
-		return Version{}, false
+	return Version{}, false, nil
+}
+
+// retryJitter spreads each retry wait over [1-retryJitter, 1+retryJitter)
+// times its exponential value, as the backoff library's default does, so
+// that accounts failing together do not retry together.
+const retryJitter = 0.5
+
+// backOff returns waits that start at RetryBase and double up to max, with
+// jitter drawn from the engine's source.
+func (e *Engine) backOff(max time.Duration) backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = e.retryBase()
+	b.Multiplier = 2
+	b.MaxInterval = max
+	b.RandomizationFactor = 0 // the library's jitter cannot be seeded
+	return &jittered{exp: b, rand: e.rand()}
+}
+
+// jittered is an exponential backoff whose jitter comes from rand.
+type jittered struct {
+	exp  *backoff.ExponentialBackOff
+	rand func() float64
+}
+
+func (j *jittered) Reset() { j.exp.Reset() }
+
+func (j *jittered) NextBackOff() time.Duration {
+	d := j.exp.NextBackOff()
+	if d == backoff.Stop {
+		return d
 	}
-	return newest, true
+	return time.Duration(float64(d) * (1 - retryJitter + 2*retryJitter*j.rand()))
 }
 
 // retry runs backoff.Retry, keeping the operation's last error when the

@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// GraphError is the Graph API's error object, for other fakes that answer
+// as Meta does (the simulation's model of Meta, in internal/sim).
+type GraphError = graphError
+
 // graphError is the Graph error shape.
 type graphError struct {
 	Message   string `json:"message"`
@@ -77,6 +81,9 @@ func writeGraphError(w http.ResponseWriter, status int, e graphError) {
 	w.Header().Set("X-Fb-Trace-Id", e.FBTraceID)
 	writeJSON(w, status, map[string]graphError{"error": e})
 }
+
+// WriteJSON answers v as JSON with status, as Meta's endpoints do.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)

@@ -1,0 +1,382 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
+)
+
+// Meta's rules for long-lived tokens (/work/shared/threads-api.md, from
+// Meta's "Long-Lived Access Tokens" page).
+const (
+	// tokenLife is how long a long-lived token lives after it was issued.
+	tokenLife = 60 * 24 * time.Hour
+	// expiresIn is the expires_in Meta answers, a little under 60 days; a
+	// refreshed token lives exactly this long.
+	expiresIn = 5183944
+	// minRefreshAge is the age a token must reach before Meta refreshes it.
+	minRefreshAge = 24 * time.Hour
+	// minRetryWait is the shortest wait after a rate-limited answer that
+	// counts as backing off (Meta: "retry later with backoff"). It is the
+	// shortest of the engine's jittered first waits: half of its one-second
+	// RetryBase.
+	minRetryWait = 500 * time.Millisecond
+	// tokenPrefix starts every token the model issues. No other text the
+	// simulation produces contains it, so finding it in output is a leak.
+	tokenPrefix = "THAA"
+)
+
+// token is one long-lived token as Meta knows it.
+type token struct {
+	value   string
+	account string
+	issued  time.Time
+	expires time.Time
+	// parent is the token whose refresh issued this one; nil for a token a
+	// person got by logging in.
+	parent *token
+	// retired: refreshed in an account whose old tokens stop working then,
+	// at retiredAt.
+	retired   bool
+	retiredAt time.Time
+	// asked holds the days (since the run's start) on which a refresh of it
+	// reached Meta; answered, the times Meta answered one by its rules
+	// rather than with an injected failure.
+	asked    map[int]bool
+	answered []time.Time
+}
+
+// model is Meta's side of the simulation: it issues tokens, enforces their
+// rules, records what a correct client must never do, and answers the
+// refresh endpoint with the payloads Meta documents. It is an http.Handler,
+// served in-process by transport, so the engine talks to it through the real
+// threads.Client: the client's classification and scrubbing are part of
+// what is simulated.
+type model struct {
+	clock *clock
+	// retire lists the accounts in which a refresh kills the old token
+	// (Meta does not say it keeps working).
+	retire map[string]bool
+
+	mu     sync.Mutex
+	rng    *rand.Rand
+	tokens map[string]*token
+	traces int
+	// limited is when each pass last got a rate-limited answer, by account.
+	limited map[passAccount]time.Time
+	// reauth records, by actor, the accounts whose refresh Meta refused
+	// with code 190: that pass must report needs_reauth (invariant 5).
+	reauth map[int]map[string]bool
+	// broken holds invariants 2 and 7, broken by a call, in call order.
+	broken []violation
+	// fresh holds the tokens issued since takeFresh was last called, for
+	// the output scan.
+	fresh     []string
+	refreshes int
+}
+
+func newModel(clk *clock, seed uint64, retire map[string]bool) *model {
+	return &model{
+		clock:   clk,
+		retire:  retire,
+		rng:     rand.New(rand.NewPCG(seed, streamTokens)),
+		tokens:  map[string]*token{},
+		limited: map[passAccount]time.Time{},
+		reauth:  map[int]map[string]bool{},
+	}
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// issueLocked makes a new token, valid life from now.
+func (m *model) issueLocked(account string, parent *token, now time.Time, life time.Duration) *token {
+	b := []byte(tokenPrefix)
+	for range 60 {
+		b = append(b, base62[m.rng.IntN(len(base62))])
+	}
+	t := &token{value: string(b), account: account, issued: now, expires: now.Add(life), parent: parent, asked: map[int]bool{}}
+	m.tokens[t.value] = t
+	m.fresh = append(m.fresh, t.value)
+	return t
+}
+
+// login is a person logging in and exchanging the code for a long-lived
+// token (which Meta also answers with expires_in).
+func (m *model) login(account string, at time.Time) *token {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.issueLocked(account, nil, at, expiresIn*time.Second)
+}
+
+func (m *model) lookup(value string) *token {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tokens[value]
+}
+
+// dead reports whether t no longer works at now, and since when.
+func (m *model) dead(t *token, now time.Time) (dead, retired bool, since time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case t.retired && !t.retiredAt.After(now):
+		return true, true, t.retiredAt
+	case !now.Before(t.expires):
+		return true, false, t.expires
+	}
+	return false, false, time.Time{}
+}
+
+// unreachable reports whether, over [from, to), a refresh of t reached
+// Meta on every day and Meta answered none of them by its rules: Threads
+// was down whenever the engine asked.
+func (m *model) unreachable(t *token, from, to time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for d := day(from); d <= day(to.Add(-time.Nanosecond)); d++ {
+		if !t.asked[d] {
+			return false
+		}
+	}
+	for _, a := range t.answered {
+		if !a.Before(from) && a.Before(to) {
+			return false
+		}
+	}
+	return true
+}
+
+// day numbers the days of the run.
+func day(t time.Time) int { return int(t.Sub(start) / (24 * time.Hour)) }
+
+// accountOf names the account a token belongs to, or "?" for a string Meta
+// never issued.
+func (m *model) accountOf(value string) string {
+	if t := m.lookup(value); t != nil {
+		return t.account
+	}
+	return "?"
+}
+
+// takeBroken returns the protocol violations recorded since it was last
+// called.
+func (m *model) takeBroken() []violation {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.broken
+	m.broken = nil
+	return b
+}
+
+func (m *model) takeFresh() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.fresh
+	m.fresh = nil
+	return f
+}
+
+func (m *model) breakLocked(inv int, now time.Time, format string, args ...any) {
+	m.broken = append(m.broken, violation{inv: inv, at: now, what: fmt.Sprintf(format, args...)})
+}
+
+// passAccount is one pass's work on one account.
+type passAccount struct {
+	pass    int
+	account string
+}
+
+// arrive records pass's refresh call for account reaching Meta, whatever
+// it is answered, and checks that the pass does not retry a rate-limited
+// call without waiting (invariant 7). Only the engine's own retries are
+// held to it: Cloud Scheduler's wait at least a minute, and a duplicate
+// delivery is not a retry the engine chose (see the package comment).
+func (m *model) arrive(pass int, value string, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.tokens[value]
+	if t == nil {
+		return
+	}
+	account := t.account
+	t.asked[day(now)] = true
+	if last, ok := m.limited[passAccount{pass, account}]; ok && now.Sub(last) < minRetryWait {
+		m.breakLocked(7, now, "account %s: pass %d retried a rate-limited refresh %v after its answer, without backing off", account, pass, now.Sub(last))
+	}
+}
+
+func (m *model) rateLimited(pass int, account string, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.limited[passAccount{pass, account}] = now
+}
+
+// ServeHTTP answers GET /refresh_access_token as Meta does, and GET
+// /v1.0/me, which the client asks after a refusal whose code leaves the
+// token's fate open.
+func (m *model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := m.clock.Now()
+	if r.Method == http.MethodGet && r.URL.Path == "/v1.0/me" {
+		m.me(w, r, now)
+		return
+	}
+	if r.Method != http.MethodGet || r.URL.Path != "/refresh_access_token" {
+		m.graphError(w, http.StatusBadRequest, graphError{Message: "Unsupported " + r.Method + " request.", Type: "THApiException", Code: 100, Subcode: 33})
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("grant_type") != "th_refresh_token" {
+		m.graphError(w, http.StatusBadRequest, graphError{Message: "Unsupported grant_type.", Type: "OAuthException", Code: 100})
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.tokens[q.Get("access_token")]
+	if t != nil {
+		t.answered = append(t.answered, now)
+	}
+	switch {
+	case t == nil || t.retired:
+		// Meta does not document what a replaced token answers; this is
+		// its answer for a token it does not know.
+		m.refusedLocked(r, t)
+		m.graphErrorLocked(w, http.StatusBadRequest, graphError{Message: "Invalid OAuth access token - Cannot parse access token", Type: "OAuthException", Code: 190})
+	case !now.Before(t.expires):
+		m.refusedLocked(r, t)
+		m.graphErrorLocked(w, http.StatusBadRequest, graphError{
+			Message: "Error validating access token: Session has expired on " + t.expires.In(pacific).Format("Monday, 02-Jan-06 15:04:05 MST") + ".",
+			Type:    "OAuthException", Code: 190, Subcode: 463,
+		})
+	case now.Sub(t.issued) < minRefreshAge:
+		// Undocumented, so the product must never ask: invariant 2.
+		m.breakLocked(2, now, "account %s: a token %v old was sent to be refreshed", t.account, now.Sub(t.issued))
+		m.graphErrorLocked(w, http.StatusBadRequest, graphError{Message: "Unsupported request: the token is too new to be refreshed.", Type: "OAuthException", Code: 100})
+	default:
+		next := m.issueLocked(t.account, t, now, expiresIn*time.Second)
+		if m.retire[t.account] {
+			t.retired, t.retiredAt = true, now
+		}
+		m.refreshes++
+		threadsfake.WriteJSON(w, http.StatusOK, map[string]any{"access_token": next.value, "token_type": "bearer", "expires_in": expiresIn})
+	}
+}
+
+// me answers GET /v1.0/me: the user of a live token, code 190 otherwise.
+func (m *model) me(w http.ResponseWriter, r *http.Request, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.tokens[r.URL.Query().Get("access_token")]
+	if t == nil || t.retired || !now.Before(t.expires) {
+		m.graphErrorLocked(w, http.StatusBadRequest, graphError{Message: "Invalid OAuth access token - Cannot parse access token", Type: "OAuthException", Code: 190})
+		return
+	}
+	threadsfake.WriteJSON(w, http.StatusOK, map[string]any{"id": "1789" + t.account, "username": t.account})
+}
+
+// refusedLocked records that the pass making r got code 190 for t.
+func (m *model) refusedLocked(r *http.Request, t *token) {
+	a := actorOf(r.Context())
+	if a == nil || t == nil {
+		return
+	}
+	if m.reauth[a.id] == nil {
+		m.reauth[a.id] = map[string]bool{}
+	}
+	m.reauth[a.id][t.account] = true
+}
+
+// refused reports whether Meta answered actor id's refresh of account with
+// code 190, and forgets it.
+func (m *model) refused(id int, account string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	got := m.reauth[id][account]
+	delete(m.reauth[id], account)
+	if len(m.reauth[id]) == 0 {
+		delete(m.reauth, id)
+	}
+	return got
+}
+
+// pacific is the zone Meta writes expiry times in.
+var pacific = time.FixedZone("PST", -8*60*60)
+
+// graphError is the Graph API's error object, shaped as the Threads fake
+// shapes it.
+type graphError = threadsfake.GraphError
+
+func (m *model) graphError(w http.ResponseWriter, status int, e graphError) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.graphErrorLocked(w, status, e)
+}
+
+func (m *model) graphErrorLocked(w http.ResponseWriter, status int, e graphError) {
+	m.traces++
+	e.FBTraceID = fmt.Sprintf("Asim%08d", m.traces)
+	threadsfake.WriteJSON(w, status, map[string]graphError{"error": e})
+}
+
+// failure answers pass's call for account with an injected failure.
+func (m *model) failure(w http.ResponseWriter, pass int, account string, f faultKind) {
+	switch f {
+	case faultThreadsHTML:
+		// A proxy's page in an outage.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = fmt.Fprint(w, "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>\n")
+	case faultThreads5xx:
+		m.graphError(w, http.StatusServiceUnavailable, graphError{Message: "An unexpected error has occurred. Please retry your request later.", Type: "OAuthException", Code: 2, Transient: true})
+	case faultRateApp:
+		m.rateLimited(pass, account, m.clock.Now())
+		m.graphError(w, http.StatusBadRequest, graphError{Message: "(#4) Application request limit reached", Type: "OAuthException", Code: 4, Transient: true})
+	case faultRateUser:
+		m.rateLimited(pass, account, m.clock.Now())
+		m.graphError(w, http.StatusBadRequest, graphError{Message: "(#17) User request limit reached", Type: "OAuthException", Code: 17, Subcode: 2446079, Transient: true})
+	case faultRateCustom:
+		m.rateLimited(pass, account, m.clock.Now())
+		m.graphError(w, http.StatusBadRequest, graphError{Message: "(#613) Calls to this api have exceeded the rate limit.", Type: "OAuthException", Code: 613})
+	default:
+		panic("sim: no answer for fault " + string(f))
+	}
+}
+
+// transport is the http.RoundTripper of the engine's threads.Client: no
+// sockets, every request passes the turnstile, then gets the model's answer
+// or the fault the driver chose for it.
+type transport struct{ s *sim }
+
+func (tr transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	m := tr.s.model
+	account := m.accountOf(r.URL.Query().Get("access_token"))
+	v := tr.s.ts.pass(r.Context(), account, opThreads, "")
+	if v.crash {
+		return nil, errCrashed
+	}
+	pass := actorOf(r.Context()).id
+	m.arrive(pass, r.URL.Query().Get("access_token"), v.now)
+	rec := httptest.NewRecorder()
+	switch v.fault {
+	case "":
+		m.ServeHTTP(rec, r)
+	case faultThreadsTimeout, faultThreadsLost:
+		if v.fault == faultThreadsLost {
+			// Meta refreshed the token; its answer never arrives.
+			m.ServeHTTP(rec, r)
+		}
+		// Simulated time runs on to the client's deadline.
+		<-r.Context().Done()
+		tr.s.ts.pass(r.Context(), account, opThreadsEnd, "")
+		return nil, r.Context().Err()
+	default:
+		m.failure(rec, pass, account, v.fault)
+	}
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
