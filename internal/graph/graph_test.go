@@ -8,7 +8,6 @@ package graph_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/instagram"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/errtext"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
 )
@@ -218,7 +218,7 @@ func TestNoSecretInAnyError(t *testing.T) {
 						}
 						return
 					}
-					for _, text := range errorTexts(err) {
+					for _, text := range errtext.Of(err) {
 						for _, s := range secrets {
 							if strings.Contains(text, s) || strings.Contains(text, url.QueryEscape(s)) {
 								t.Errorf("error text %q shows a secret", text)
@@ -234,25 +234,4 @@ func TestNoSecretInAnyError(t *testing.T) {
 			}
 		}
 	}
-}
-
-// errorTexts returns the ways err can be printed: its text in every verb,
-// and the text of everything it wraps.
-func errorTexts(err error) []string {
-	texts := []string{fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)}
-	queue := []error{err}
-	for len(queue) > 0 {
-		e := queue[0]
-		queue = queue[1:]
-		texts = append(texts, e.Error())
-		switch u := e.(type) {
-		case interface{ Unwrap() error }:
-			if inner := u.Unwrap(); inner != nil {
-				queue = append(queue, inner)
-			}
-		case interface{ Unwrap() []error }:
-			queue = append(queue, u.Unwrap()...)
-		}
-	}
-	return texts
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/errtext"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
 )
@@ -667,7 +668,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 			continue
 		}
 		t.Logf("%s: %v", strings.TrimPrefix(r.name, "TestErrorsNeverShowSecrets/paths/"), r.err)
-		for _, text := range errorTexts(r.err) {
+		for _, text := range errtext.Of(r.err) {
 			for _, s := range r.secrets {
 				if strings.Contains(text, s) || strings.Contains(text, url.QueryEscape(s)) {
 					t.Errorf("%s: error text %q shows a secret", r.name, text)
@@ -683,31 +684,6 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	if want := len(endpoints)*(len(threadsfake.Failures())+4) - 1; n != want {
 		t.Errorf("captured %d errors, want %d", n, want)
 	}
-}
-
-// errorTexts returns the ways err can be printed: its text in every verb,
-// and the text of everything it wraps.
-func errorTexts(err error) []string {
-	texts := []string{fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%s", err)}
-	queue := []error{err}
-	for len(queue) > 0 {
-		e := queue[0]
-		queue = queue[1:]
-		texts = append(texts, e.Error())
-		switch u := e.(type) {
-		case interface{ Unwrap() error }:
-			if inner := u.Unwrap(); inner != nil {
-				queue = append(queue, inner)
-			}
-		case interface{ Unwrap() []error }:
-			queue = append(queue, u.Unwrap()...)
-		}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		texts = append(texts, "a *url.Error is reachable: "+ue.Error())
-	}
-	return texts
 }
 
 // echoServer answers every request with errors that repeat the request:
