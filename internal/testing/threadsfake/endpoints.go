@@ -44,11 +44,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	if s.retireOnRefresh {
 		t.retired = true
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": s.issueLocked(t.userID, t.username, true, now),
-		"token_type":   "bearer",
-		"expires_in":   s.expiresIn,
-	})
+	s.answerLongLivedLocked(w, t, now)
 }
 
 // exchange serves GET /access_token.
@@ -77,11 +73,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	if s.refuseLocked(w, t, now) {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": s.issueLocked(t.userID, t.username, true, now),
-		"token_type":   "bearer",
-		"expires_in":   s.expiresIn,
-	})
+	s.answerLongLivedLocked(w, t, now)
 }
 
 // exchangeCode serves POST /oauth/access_token.
@@ -176,4 +168,14 @@ func (s *Server) refuseLocked(w http.ResponseWriter, t *tokenState, now time.Tim
 		return false
 	}
 	return true
+}
+
+// answerLongLivedLocked issues a long-lived token to t's user and answers it
+// as the refresh and exchange endpoints do.
+func (s *Server) answerLongLivedLocked(w http.ResponseWriter, t *tokenState, now time.Time) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": s.issueLocked(t.userID, t.username, true, now),
+		"token_type":   "bearer",
+		"expires_in":   s.expiresIn,
+	})
 }
