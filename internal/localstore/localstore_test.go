@@ -20,6 +20,7 @@ import (
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 )
 
 func newClock() *fakeclock.Clock {
@@ -358,7 +359,7 @@ func TestIDValidation(t *testing.T) {
 			t.Errorf("CreateSecret(%q) error %q does not name the bad name", tt.id, err)
 		}
 		if !tt.ok {
-			if _, err := s.Lease(t.Context(), refresh.Account{ID: tt.id}, "me", time.Now()); err == nil {
+			if _, err := s.Lease(t.Context(), refresh.Account{ID: tt.id}, "me", time.Now(), refresh.State{}); err == nil {
 				t.Errorf("Lease(%q) accepted an invalid name", tt.id)
 			}
 		}
@@ -400,16 +401,17 @@ func TestLoadAndCommit(t *testing.T) {
 		t.Fatalf("Load of an empty store = %v, %v; want empty", states, err)
 	}
 
-	// A bare lease is no state.
-	st, err := s.Lease(ctx, main, "pass-1", c.Now().Add(time.Minute))
+	// A bare lease is no state: Load gives the record, without a status,
+	// so that its revision reaches the next Lease.
+	st, err := s.Lease(ctx, main, "pass-1", c.Now().Add(time.Minute), states["main"])
 	if err != nil {
 		t.Fatalf("Lease: %v", err)
 	}
 	if st.Known() {
 		t.Errorf("Lease of a new account returned state %+v", st)
 	}
-	if states, _ := s.Load(ctx, []refresh.Account{main}); len(states) != 0 {
-		t.Errorf("Load after a bare lease = %v, want empty", states)
+	if states, _ := s.Load(ctx, []refresh.Account{main}); len(states) != 1 || states["main"].Known() || states["main"].Rev != st.Rev {
+		t.Errorf("Load after a bare lease = %+v, want the bare record as the lease left it", states)
 	}
 
 	want := refresh.State{
@@ -422,6 +424,7 @@ func TestLoadAndCommit(t *testing.T) {
 		LastError:     "Threads said no",
 		Failures:      2,
 		LastAttemptAt: c.Now().Add(time.Second).In(time.FixedZone("CET", 3600)),
+		Rev:           st.Rev,
 	}
 	if err := s.Commit(ctx, main, "pass-1", want); err != nil {
 		t.Fatalf("Commit: %v", err)
@@ -438,7 +441,7 @@ func TestLoadAndCommit(t *testing.T) {
 	}
 
 	// Commit dropped the lease: anyone may take it now, and gets the state.
-	got, err := s.Lease(ctx, main, "pass-2", c.Now().Add(time.Minute))
+	got, err := s.Lease(ctx, main, "pass-2", c.Now().Add(time.Minute), states["main"])
 	if err != nil {
 		t.Fatalf("Lease after Commit: %v", err)
 	}
@@ -454,103 +457,164 @@ func stateEqual(a, b refresh.State) bool {
 		a.Failures == b.Failures && a.LastAttemptAt.Equal(b.LastAttemptAt)
 }
 
+// leaseCase is where each TestLeaseRules case starts: "holder" holds the
+// lease for five minutes (held is what its Lease returned), and stale is
+// the record as a pass read it before that lease.
+type leaseCase struct {
+	s     *Store
+	c     *fakeclock.Clock
+	a     refresh.Account
+	held  refresh.State
+	stale refresh.State
+}
+
+func (lc leaseCase) take(t *testing.T, owner string) error {
+	_, err := leases.Take(t.Context(), lc.s, lc.a, owner, lc.c.Now().Add(time.Minute))
+	return err
+}
+
 func TestLeaseRules(t *testing.T) {
 	t.Parallel()
 	ok := refresh.State{Secret: "secrets/main", Version: "secrets/main/versions/1", Status: refresh.StatusOK}
 	// refused is what the Commits that must fail try to write.
 	refused := refresh.State{Secret: "secrets/main", Version: "secrets/main/versions/2", Status: refresh.StatusFailing, LastError: "must not be written"}
+	// under gives st the revision of a lease.
+	under := func(st, leased refresh.State) refresh.State { st.Rev = leased.Rev; return st }
 	tests := []struct {
 		name string
-		// run starts with "holder" holding the lease for five minutes.
-		run  func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error
+		run  func(t *testing.T, lc leaseCase) error
 		want error
 	}{
 		{
 			name: "other owner, lease unexpired",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
+			run:  func(t *testing.T, lc leaseCase) error { return lc.take(t, "other") },
+			want: refresh.ErrBusy,
+		},
+		{
+			name: "other owner, lease expired",
+			run: func(t *testing.T, lc leaseCase) error {
+				lc.c.Advance(10 * time.Minute)
+				return lc.take(t, "other")
+			},
+		},
+		{
+			name: "same owner extends",
+			run:  func(t *testing.T, lc leaseCase) error { return lc.take(t, "holder") },
+		},
+		{
+			// The read predates the holder's lease: even once that lease
+			// has expired, the record is not as read.
+			name: "stale read, lease expired",
+			run: func(t *testing.T, lc leaseCase) error {
+				lc.c.Advance(10 * time.Minute)
+				_, err := lc.s.Lease(t.Context(), lc.a, "other", lc.c.Now().Add(time.Minute), lc.stale)
 				return err
 			},
 			want: refresh.ErrBusy,
 		},
 		{
-			name: "other owner, lease expired",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				c.Advance(10 * time.Minute)
-				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
+			name: "read found no record, there is one",
+			run: func(t *testing.T, lc leaseCase) error {
+				lc.c.Advance(10 * time.Minute)
+				_, err := lc.s.Lease(t.Context(), lc.a, "other", lc.c.Now().Add(time.Minute), refresh.State{})
 				return err
 			},
-		},
-		{
-			name: "same owner extends",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				_, err := s.Lease(t.Context(), a, "holder", c.Now().Add(time.Hour))
-				return err
-			},
+			want: refresh.ErrBusy,
 		},
 		{
 			name: "commit by a non-holder",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				return s.Commit(t.Context(), a, "other", refused)
+			run:  func(t *testing.T, lc leaseCase) error { return lc.s.Commit(t.Context(), lc.a, "other", refused) },
+			want: refresh.ErrLeaseLost,
+		},
+		{
+			name: "commit by a non-holder with the holder's revision",
+			run: func(t *testing.T, lc leaseCase) error {
+				return lc.s.Commit(t.Context(), lc.a, "other", under(refused, lc.held))
+			},
+			want: refresh.ErrLeaseLost,
+		},
+		{
+			name: "commit with a read's revision, not a lease's",
+			run: func(t *testing.T, lc leaseCase) error {
+				if err := lc.s.Release(t.Context(), lc.a, "holder", lc.held); err != nil {
+					t.Fatal(err)
+				}
+				states, err := lc.s.Load(t.Context(), []refresh.Account{lc.a})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return lc.s.Commit(t.Context(), lc.a, "holder", under(refused, states["main"]))
 			},
 			want: refresh.ErrLeaseLost,
 		},
 		{
 			name: "commit after the lease was taken over",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				c.Advance(10 * time.Minute)
-				if _, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute)); err != nil {
+			run: func(t *testing.T, lc leaseCase) error {
+				lc.c.Advance(10 * time.Minute)
+				if err := lc.take(t, "other"); err != nil {
 					t.Fatal(err)
 				}
-				return s.Commit(t.Context(), a, "holder", refused)
+				return lc.s.Commit(t.Context(), lc.a, "holder", under(refused, lc.held))
 			},
 			want: refresh.ErrLeaseLost,
 		},
 		{
 			name: "commit after expiry nobody used",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				c.Advance(10 * time.Minute)
-				return s.Commit(t.Context(), a, "holder", ok)
+			run: func(t *testing.T, lc leaseCase) error {
+				lc.c.Advance(10 * time.Minute)
+				return lc.s.Commit(t.Context(), lc.a, "holder", under(ok, lc.held))
 			},
 		},
 		{
 			name: "commit twice",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Commit(t.Context(), a, "holder", ok); err != nil {
+			run: func(t *testing.T, lc leaseCase) error {
+				if err := lc.s.Commit(t.Context(), lc.a, "holder", under(ok, lc.held)); err != nil {
 					t.Fatal(err)
 				}
-				return s.Commit(t.Context(), a, "holder", refused)
+				return lc.s.Commit(t.Context(), lc.a, "holder", under(refused, lc.held))
 			},
 			want: refresh.ErrLeaseLost,
 		},
 		{
 			name: "release by a non-holder keeps the lease",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Release(t.Context(), a, "other"); err != nil {
+			run: func(t *testing.T, lc leaseCase) error {
+				if err := lc.s.Release(t.Context(), lc.a, "other", lc.held); err != nil {
 					t.Fatalf("Release by a non-holder: %v", err)
 				}
-				_, err := s.Lease(t.Context(), a, "third", c.Now().Add(time.Minute))
-				return err
+				return lc.take(t, "third")
 			},
 			want: refresh.ErrBusy,
 		},
 		{
 			name: "release frees the lease",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Release(t.Context(), a, "holder"); err != nil {
+			run: func(t *testing.T, lc leaseCase) error {
+				if err := lc.s.Release(t.Context(), lc.a, "holder", lc.held); err != nil {
 					t.Fatal(err)
 				}
-				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
-				return err
+				return lc.take(t, "other")
 			},
 		},
 		{
-			name: "commit after release",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Release(t.Context(), a, "holder"); err != nil {
+			name: "release after the lease was taken over keeps the new one",
+			run: func(t *testing.T, lc leaseCase) error {
+				lc.c.Advance(10 * time.Minute)
+				if err := lc.take(t, "other"); err != nil {
 					t.Fatal(err)
 				}
-				return s.Commit(t.Context(), a, "holder", refused)
+				if err := lc.s.Release(t.Context(), lc.a, "holder", lc.held); err != nil {
+					t.Fatalf("Release of a lost lease: %v", err)
+				}
+				return lc.take(t, "third")
+			},
+			want: refresh.ErrBusy,
+		},
+		{
+			name: "commit after release",
+			run: func(t *testing.T, lc leaseCase) error {
+				if err := lc.s.Release(t.Context(), lc.a, "holder", lc.held); err != nil {
+					t.Fatal(err)
+				}
+				return lc.s.Commit(t.Context(), lc.a, "holder", under(refused, lc.held))
 			},
 			want: refresh.ErrLeaseLost,
 		},
@@ -562,17 +626,26 @@ func TestLeaseRules(t *testing.T) {
 			s, _ := newStore(t, c)
 			a := s.Account("main")
 			prior := refresh.State{Secret: a.Secret, Version: "secrets/main/versions/0", Status: refresh.StatusFailing, LastError: "prior"}
-			if _, err := s.Lease(t.Context(), a, "setup", c.Now().Add(time.Minute)); err != nil {
+			setup, err := leases.Take(t.Context(), s, a, "setup", c.Now().Add(time.Minute))
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Commit(t.Context(), a, "setup", prior); err != nil {
+			if err := s.Commit(t.Context(), a, "setup", under(prior, setup)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Lease(t.Context(), a, "holder", c.Now().Add(5*time.Minute)); err != nil {
+			states, err := s.Load(t.Context(), []refresh.Account{a})
+			if err != nil {
 				t.Fatal(err)
+			}
+			held, err := leases.Take(t.Context(), s, a, "holder", c.Now().Add(5*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !stateEqual(held, prior) {
+				t.Fatalf("Lease read %+v, want %+v", held, prior)
 			}
 
-			err := tt.run(t, s, c, a)
+			err = tt.run(t, leaseCase{s: s, c: c, a: a, held: held, stale: states["main"]})
 			if tt.want == nil && err != nil {
 				t.Fatalf("got %v, want no error", err)
 			}
@@ -580,7 +653,7 @@ func TestLeaseRules(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 			// A refused Commit writes nothing.
-			states, err := s.Load(t.Context(), []refresh.Account{a})
+			states, err = s.Load(t.Context(), []refresh.Account{a})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -596,10 +669,11 @@ func TestReleaseOfBareLeaseLeavesNothing(t *testing.T) {
 	c := newClock()
 	s, path := newStore(t, c)
 	a := s.Account("main")
-	if _, err := s.Lease(t.Context(), a, "me", c.Now().Add(time.Minute)); err != nil {
+	leased, err := leases.Take(t.Context(), s, a, "me", c.Now().Add(time.Minute))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release(t.Context(), a, "me"); err != nil {
+	if err := s.Release(t.Context(), a, "me", leased); err != nil {
 		t.Fatal(err)
 	}
 	rawView(t, path, func(tx *bolt.Tx) error {
@@ -617,18 +691,19 @@ func TestStateFieldNames(t *testing.T) {
 	c := newClock()
 	s, path := newStore(t, c)
 	a := s.Account("main")
-	if _, err := s.Lease(t.Context(), a, "me", c.Now().Add(time.Minute)); err != nil {
+	leased, err := leases.Take(t.Context(), s, a, "me", c.Now().Add(time.Minute))
+	if err != nil {
 		t.Fatal(err)
 	}
 	full := refresh.State{
 		Secret: a.Secret, Version: "secrets/main/versions/1", Platform: "threads",
 		RefreshedAt: c.Now(), ExpiresAt: c.Now(), Status: refresh.StatusFailing,
-		LastError: "e", Failures: 1, LastAttemptAt: c.Now(),
+		LastError: "e", Failures: 1, LastAttemptAt: c.Now(), Rev: leased.Rev,
 	}
 	if err := s.Commit(t.Context(), a, "me", full); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Lease(t.Context(), a, "me", c.Now().Add(time.Minute)); err != nil {
+	if _, err := leases.Take(t.Context(), s, a, "me", c.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	var fields []string
@@ -675,7 +750,7 @@ func TestLeaseConcurrent(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					<-start
-					_, errs[i] = stores[i].Lease(t.Context(), a, fmt.Sprintf("pass-%d", i), c.Now().Add(time.Minute))
+					_, errs[i] = leases.Take(t.Context(), stores[i], a, fmt.Sprintf("pass-%d", i), c.Now().Add(time.Minute))
 				})
 			}
 			close(start)
@@ -716,7 +791,7 @@ func TestLockTimeout(t *testing.T) {
 	defer db.Close()
 
 	begin := time.Now()
-	_, err = s.Lease(t.Context(), s.Account("main"), "me", c.Now().Add(time.Minute))
+	_, err = s.Lease(t.Context(), s.Account("main"), "me", c.Now().Add(time.Minute), refresh.State{})
 	if !errors.Is(err, refresh.ErrUnavailable) {
 		t.Fatalf("Lease while the file is held: %v, want ErrUnavailable", err)
 	}

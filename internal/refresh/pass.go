@@ -58,7 +58,10 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 				rep.Accounts[i].Error = "not started: the pass was too close to its deadline"
 				return nil
 			}
-			rep.Accounts[i] = e.account(ctx, a, owner)
+			// st is what the batched read found (the zero State when it
+			// found no record): the lease is taken on condition that the
+			// record is still so.
+			rep.Accounts[i] = e.account(ctx, a, owner, st)
 			if rep.Accounts[i].Platform == "" {
 				// Busy, or the lease could not be taken: the platform is
 				// still known from the state read.

@@ -22,6 +22,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 )
 
 func TestMain(m *testing.M) { os.Exit(firestoreemu.Main(m)) }
@@ -37,6 +38,9 @@ type env struct {
 	store   *Store
 	raw     *firestore.Client
 	clock   *fakeclock.Clock
+	// held is the last lease each owner took on each account with
+	// lease, by account and owner: what commit writes under.
+	held map[[2]string]refresh.State
 }
 
 func newEnv(t *testing.T, database string) env {
@@ -62,7 +66,7 @@ func newEnv(t *testing.T, database string) env {
 	t.Cleanup(func() { raw.Close() })
 	c := fakeclock.New(t0)
 	s.Now = c.Now
-	return env{project: project, store: s, raw: raw, clock: c}
+	return env{project: project, store: s, raw: raw, clock: c, held: map[[2]string]refresh.State{}}
 }
 
 func account(id string) refresh.Account {
@@ -108,20 +112,35 @@ func (e env) doc(t *testing.T, id string) map[string]any {
 
 func keys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
+// lease takes the account's lease as a pass does, reading the document
+// first, and keeps it for commit.
 func (e env) lease(t *testing.T, id, owner string, until time.Time) refresh.State {
 	t.Helper()
-	st, err := e.store.Lease(context.Background(), account(id), owner, until)
+	st, err := leases.Take(context.Background(), e.store, account(id), owner, until)
 	if err != nil {
 		t.Fatalf("Lease(%s, %s): %v", id, owner, err)
 	}
+	e.held[[2]string{id, owner}] = st
 	return st
 }
 
+// commit writes st under the lease owner last took on the account.
 func (e env) commit(t *testing.T, id, owner string, st refresh.State) {
 	t.Helper()
+	st.Rev = e.held[[2]string{id, owner}].Rev
 	if err := e.store.Commit(context.Background(), account(id), owner, st); err != nil {
 		t.Fatalf("Commit(%s, %s): %v", id, owner, err)
 	}
+}
+
+// read is the account's State as Load gives it, revision included.
+func (e env) read(t *testing.T, id string) refresh.State {
+	t.Helper()
+	states, err := e.store.Load(context.Background(), []refresh.Account{account(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return states[id]
 }
 
 // countingClient is a real client on a real connection to the emulator
@@ -187,8 +206,13 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids, want := slices.Sorted(maps.Keys(got)), []string{"full", "partial"}; !slices.Equal(ids, want) {
+	// A bare lease has a record, without state: Load gives it, so that the
+	// next Lease has its revision.
+	if ids, want := slices.Sorted(maps.Keys(got)), []string{"bare", "full", "partial"}; !slices.Equal(ids, want) {
 		t.Fatalf("Load gave states of %v, want %v", ids, want)
+	}
+	if got["bare"].Known() || got["bare"].Rev == nil {
+		t.Errorf("bare: got %+v, want no state and a revision", got["bare"])
 	}
 	if !sameState(got["full"], fullState("full")) {
 		t.Errorf("full: got %+v, want %+v", got["full"], fullState("full"))
@@ -311,6 +335,9 @@ func TestLease(t *testing.T) {
 		{"other owner, expired", until.Add(time.Second), "pass-2", false, t0.Add(time.Hour)},
 		{"same owner extends", t0, "pass-1", false, t0.Add(time.Hour)},
 		{"same owner after expiry", until.Add(time.Hour), "pass-1", false, t0.Add(time.Hour)},
+		// A read from before pass-1's lease: the document is no longer as
+		// read, even once that lease has expired.
+		{"stale read, expired", until.Add(time.Second), "pass-2", true, until},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,10 +345,15 @@ func TestLease(t *testing.T) {
 			e := newEnv(t, "")
 			e.lease(t, "main", "pass-1", until)
 			e.commit(t, "main", "pass-1", fullState("main"))
+			stale := e.read(t, "main")
 			e.lease(t, "main", "pass-1", until)
 
 			e.clock.Set(tt.now)
-			st, err := e.store.Lease(context.Background(), account("main"), tt.owner, t0.Add(time.Hour))
+			read := e.read(t, "main")
+			if strings.HasPrefix(tt.name, "stale") {
+				read = stale
+			}
+			st, err := e.store.Lease(context.Background(), account("main"), tt.owner, t0.Add(time.Hour), read)
 			doc := e.doc(t, "main")
 			if tt.busy {
 				if !errors.Is(err, refresh.ErrBusy) {
@@ -351,54 +383,100 @@ func TestLease(t *testing.T) {
 	}
 }
 
+// Twenty passes that read the document at once and lease it at once:
+// exactly one gets it, whether the document is new (Create) or holds state
+// (an update conditional on its update time).
 func TestLeaseContention(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "")
-	const passes = 20
-	var (
-		wg    sync.WaitGroup
-		ready sync.WaitGroup
-		start = make(chan struct{})
-		errs  = make([]error, passes)
-	)
-	ready.Add(passes)
-	for i := range passes {
-		wg.Go(func() {
-			ready.Done()
-			<-start
-			_, errs[i] = e.store.Lease(context.Background(), account("main"), fmt.Sprintf("pass-%d", i), t0.Add(time.Minute))
-		})
-	}
-	ready.Wait()
-	close(start)
-	wg.Wait()
+	for _, existing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("existing=%v", existing), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, "")
+			if existing {
+				e.lease(t, "main", "setup", t0.Add(time.Minute))
+				e.commit(t, "main", "setup", fullState("main"))
+			}
+			read := e.read(t, "main")
+			const passes = 20
+			var (
+				wg    sync.WaitGroup
+				ready sync.WaitGroup
+				start = make(chan struct{})
+				errs  = make([]error, passes)
+			)
+			ready.Add(passes)
+			for i := range passes {
+				wg.Go(func() {
+					ready.Done()
+					<-start
+					_, errs[i] = e.store.Lease(context.Background(), account("main"), fmt.Sprintf("pass-%d", i), t0.Add(time.Minute), read)
+				})
+			}
+			ready.Wait()
+			close(start)
+			wg.Wait()
 
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Errorf("passes %d and %d both took the lease", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, refresh.ErrBusy):
-			t.Errorf("pass %d: %v, want ErrBusy", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no pass took the lease")
-	}
-	if got, want := e.doc(t, "main")["leaseOwner"], fmt.Sprintf("pass-%d", winner); got != want {
-		t.Errorf("leaseOwner = %v, want the winner %s", got, want)
+			winner := -1
+			for i, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Errorf("passes %d and %d both took the lease", winner, i)
+				case err == nil:
+					winner = i
+				case !errors.Is(err, refresh.ErrBusy):
+					t.Errorf("pass %d: %v, want ErrBusy", i, err)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no pass took the lease")
+			}
+			if got, want := e.doc(t, "main")["leaseOwner"], fmt.Sprintf("pass-%d", winner); got != want {
+				t.Errorf("leaseOwner = %v, want the winner %s", got, want)
+			}
+		})
 	}
 }
 
-// Firestore makes a transaction wait for a document another transaction
-// holds, and aborts it when the wait is too long; that lease is busy too.
+// A lease another owner holds unexpired in the pass's read is busy without
+// any call to Firestore: the read already says so.
+func TestBusyLeaseCostsNoCall(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
+	read := e.read(t, "main")
+	client, calls := countingClient(t, e.project)
+	s := NewFromClient(client, collection)
+	s.Now = e.clock.Now
+	if _, err := s.Lease(context.Background(), account("main"), "pass-2", t0.Add(time.Hour), read); !errors.Is(err, refresh.ErrBusy) {
+		t.Fatalf("Lease of a held account = %v, want ErrBusy", err)
+	}
+	if c := calls(); len(c) != 0 {
+		t.Errorf("a busy Lease made calls %v, want none", c)
+	}
+	// Once it has expired, taking it is one write: no read, no transaction.
+	e.clock.Set(t0.Add(2 * time.Minute))
+	st, err := s.Lease(context.Background(), account("main"), "pass-2", t0.Add(time.Hour), read)
+	if err != nil {
+		t.Fatalf("Lease of an expired lease: %v", err)
+	}
+	st.Status, st.Secret = refresh.StatusOK, account("main").Secret
+	if err := s.Commit(context.Background(), account("main"), "pass-2", st); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if c := calls(); !slices.Equal(c, []string{"Commit×2"}) {
+		t.Errorf("a lease and its commit made calls %v, want two single-write Commits", c)
+	}
+}
+
+// A pass of an older version takes leases in transactions. A lease write
+// that meets a document one of them holds is refused (ABORTED) or waits for
+// it; either way it never takes the lease from under the transaction.
 func TestLeaseWhileDocumentLocked(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
 	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
 	e.clock.Set(t0.Add(2 * time.Minute)) // the lease itself is free to take
+	read := e.read(t, "main")
 	var leaseErr error
 	var once sync.Once
 	_ = e.raw.RunTransaction(context.Background(), func(_ context.Context, tx *firestore.Transaction) error {
@@ -406,7 +484,9 @@ func TestLeaseWhileDocumentLocked(t *testing.T) {
 			return err
 		}
 		once.Do(func() {
-			_, leaseErr = e.store.Lease(context.Background(), account("main"), "pass-2", t0.Add(time.Hour))
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, leaseErr = e.store.Lease(ctx, account("main"), "pass-2", t0.Add(time.Hour), read)
 		})
 		return nil
 	}, firestore.MaxAttempts(1))
@@ -425,12 +505,12 @@ func TestCommitWithLostLeaseWritesNothing(t *testing.T) {
 	before := fullState("main")
 	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
 	e.commit(t, "main", "pass-1", before)
-	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
+	held := e.lease(t, "main", "pass-1", t0.Add(time.Minute))
 	e.clock.Set(t0.Add(2 * time.Minute))
 	e.lease(t, "main", "pass-2", t0.Add(5*time.Minute))
 	stored := e.doc(t, "main")
 
-	late := refresh.State{Secret: before.Secret, Version: before.Secret + "/versions/8", Status: refresh.StatusOK, RefreshedAt: t0}
+	late := refresh.State{Secret: before.Secret, Version: before.Secret + "/versions/8", Status: refresh.StatusOK, RefreshedAt: t0, Rev: held.Rev}
 	err := e.store.Commit(ctx, account("main"), "pass-1", late)
 	if !errors.Is(err, refresh.ErrLeaseLost) {
 		t.Fatalf("Commit by the lease's former owner = %v, want ErrLeaseLost", err)
@@ -443,7 +523,9 @@ func TestCommitWithLostLeaseWritesNothing(t *testing.T) {
 	}
 
 	// Nobody's lease at all.
-	err = e.store.Commit(ctx, account("new"), "pass-1", late)
+	noLease := late
+	noLease.Rev = nil
+	err = e.store.Commit(ctx, account("new"), "pass-1", noLease)
 	if !errors.Is(err, refresh.ErrLeaseLost) {
 		t.Errorf("Commit without a lease = %v, want ErrLeaseLost", err)
 	}
@@ -451,13 +533,31 @@ func TestCommitWithLostLeaseWritesNothing(t *testing.T) {
 		t.Errorf("a refused Commit created %v", doc)
 	}
 
-	// A released lease is lost too.
-	e.lease(t, "other", "pass-1", t0.Add(time.Hour))
-	if err := e.store.Release(ctx, account("other"), "pass-1"); err != nil {
+	// A released lease is lost too, and a released bare lease leaves no
+	// document for the commit to write into.
+	leased := e.lease(t, "other", "pass-1", t0.Add(time.Hour))
+	if err := e.store.Release(ctx, account("other"), "pass-1", leased); err != nil {
 		t.Fatal(err)
 	}
+	late.Rev = leased.Rev
 	if err := e.store.Commit(ctx, account("other"), "pass-1", late); !errors.Is(err, refresh.ErrLeaseLost) {
 		t.Errorf("Commit after Release = %v, want ErrLeaseLost", err)
+	}
+	if doc := e.doc(t, "other"); doc != nil {
+		t.Errorf("a refused Commit created %v", doc)
+	}
+}
+
+// releaseChangesNothing releases owner's lease and checks that the document
+// is left as it was.
+func (e env) releaseChangesNothing(t *testing.T, id, owner string, leased refresh.State, what string) {
+	t.Helper()
+	before := e.doc(t, id)
+	if err := e.store.Release(context.Background(), account(id), owner, leased); err != nil {
+		t.Errorf("Release %s: %v", what, err)
+	}
+	if after := e.doc(t, id); !maps.Equal(after, before) {
+		t.Errorf("Release %s changed the document from %v to %v", what, before, after)
 	}
 }
 
@@ -468,20 +568,14 @@ func TestRelease(t *testing.T) {
 	st := fullState("main")
 	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
 	e.commit(t, "main", "pass-1", st)
-	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
-	held := e.doc(t, "main")
+	held := e.lease(t, "main", "pass-1", t0.Add(time.Minute))
 
-	if err := e.store.Release(ctx, account("main"), "pass-2"); err != nil {
-		t.Fatalf("Release by a non-owner: %v", err)
-	}
-	if after := e.doc(t, "main"); !maps.Equal(after, held) {
-		t.Errorf("Release by a non-owner changed the document from %v to %v", held, after)
-	}
-	if _, err := e.store.Lease(ctx, account("main"), "pass-2", t0.Add(time.Minute)); !errors.Is(err, refresh.ErrBusy) {
+	e.releaseChangesNothing(t, "main", "pass-2", held, "by a non-owner")
+	if _, err := leases.Take(ctx, e.store, account("main"), "pass-2", t0.Add(time.Minute)); !errors.Is(err, refresh.ErrBusy) {
 		t.Errorf("Lease after a non-owner's Release = %v, want ErrBusy", err)
 	}
 
-	if err := e.store.Release(ctx, account("main"), "pass-1"); err != nil {
+	if err := e.store.Release(ctx, account("main"), "pass-1", held); err != nil {
 		t.Fatalf("Release by the owner: %v", err)
 	}
 	doc := e.doc(t, "main")
@@ -491,16 +585,28 @@ func TestRelease(t *testing.T) {
 	if _, ok := doc["leaseExpiresAt"]; ok {
 		t.Errorf("leaseExpiresAt survives Release: %v", doc)
 	}
-	loaded, err := e.store.Load(ctx, []refresh.Account{account("main")})
-	if err != nil {
+	if got := e.read(t, "main"); !sameState(got, st) {
+		t.Errorf("Release changed the state to %+v, want %+v", got, st)
+	}
+	// Releasing again, or after another pass took the lease, leaves the
+	// document alone.
+	theirs := e.lease(t, "main", "pass-2", t0.Add(time.Minute))
+	e.releaseChangesNothing(t, "main", "pass-1", held, "of a lease given back already")
+	if err := e.store.Release(ctx, account("main"), "pass-2", theirs); err != nil {
 		t.Fatal(err)
 	}
-	if !sameState(loaded["main"], st) {
-		t.Errorf("Release changed the state to %+v, want %+v", loaded["main"], st)
-	}
-	e.lease(t, "main", "pass-2", t0.Add(time.Minute))
 
-	if err := e.store.Release(ctx, account("missing"), "pass-1"); err != nil {
+	// A bare lease given back leaves nothing behind.
+	bare := e.lease(t, "new", "pass-1", t0.Add(time.Minute))
+	if err := e.store.Release(ctx, account("new"), "pass-1", bare); err != nil {
+		t.Fatalf("Release of a bare lease: %v", err)
+	}
+	if doc := e.doc(t, "new"); doc != nil {
+		t.Errorf("a released bare lease left %v", doc)
+	}
+	e.lease(t, "new", "pass-2", t0.Add(time.Minute)) // as if nobody had been there
+
+	if err := e.store.Release(ctx, account("missing"), "pass-1", refresh.State{}); err != nil {
 		t.Errorf("Release of an account without a document: %v", err)
 	}
 	if doc := e.doc(t, "missing"); doc != nil {
@@ -544,12 +650,15 @@ func TestInvalidInput(t *testing.T) {
 		if _, err := e.store.Load(ctx, []refresh.Account{a}); err == nil {
 			t.Errorf("Load of account ID %q succeeded", id)
 		}
-		if _, err := e.store.Lease(ctx, a, "pass-1", t0.Add(time.Minute)); err == nil {
+		if _, err := e.store.Lease(ctx, a, "pass-1", t0.Add(time.Minute), refresh.State{}); err == nil {
 			t.Errorf("Lease of account ID %q succeeded", id)
 		}
 	}
-	if _, err := e.store.Lease(ctx, account("main"), "", t0.Add(time.Minute)); err == nil {
+	if _, err := e.store.Lease(ctx, account("main"), "", t0.Add(time.Minute), refresh.State{}); err == nil {
 		t.Error("Lease with an empty owner succeeded")
+	}
+	if _, err := e.store.Lease(ctx, account("main"), "pass-1", t0.Add(time.Minute), refresh.State{Rev: "not a revision"}); err == nil {
+		t.Error("Lease with another store's revision succeeded")
 	}
 	if err := e.store.Commit(ctx, account("main"), "", fullState("main")); err == nil {
 		t.Error("Commit with an empty owner succeeded")
