@@ -387,8 +387,7 @@ func (w *world) engine(concurrency int) *refresh.Engine {
 		States:         statestore.NewFromClient(w.fs.client, collection),
 		Platforms:      map[string]refresh.TokenRefresher{payload.PlatformThreads: threads.New(w.th.URL(), threadsTimeout, nil).Refresher()},
 		Accounts:       refresh.Fixed(w.accounts),
-		// The log is read for the slot lines only (DEBUG).
-		Logger:         slog.New(w.fs.slots.handler()),
+		Logger:         slog.New(w.fs.slots.handler()), // read for its slot lines only
 		RefreshAfter:   refreshAfter,
 		KeepVersions:   keepVersions,
 		Concurrency:    concurrency,

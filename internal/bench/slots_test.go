@@ -16,7 +16,7 @@ import (
 // The engine's DEBUG lines that bracket each Threads slot it holds; the
 // engine logs them with the account's ID.
 const (
-	slotTaken    = "threads slot taken"
+	slotTaken     = "threads slot taken"
 	slotGivenBack = "threads slot given back"
 )
 
@@ -31,16 +31,20 @@ type slotWatch struct {
 	held   map[string]bool
 	taken  int            // slots taken
 	inside map[string]int // calls made inside a slot, by method
+	// unnamed counts the calls whose account the watch could not tell,
+	// by method: only the batched read should be among them.
+	unnamed map[string]int
 }
 
 func newSlotWatch() *slotWatch {
-	return &slotWatch{held: map[string]bool{}, inside: map[string]int{}}
+	return &slotWatch{held: map[string]bool{}, inside: map[string]int{}, unnamed: map[string]int{}}
 }
 
 // slotCounts is what a watch saw between two takes.
 type slotCounts struct {
-	taken  int
-	inside map[string]int
+	taken   int
+	inside  map[string]int
+	unnamed map[string]int
 }
 
 func (c slotCounts) calls() int {
@@ -55,19 +59,20 @@ func (c slotCounts) calls() int {
 func (w *slotWatch) take() slotCounts {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c := slotCounts{taken: w.taken, inside: w.inside}
-	w.taken, w.inside = 0, map[string]int{}
+	c := slotCounts{taken: w.taken, inside: w.inside, unnamed: w.unnamed}
+	w.taken, w.inside, w.unnamed = 0, map[string]int{}, map[string]int{}
 	return c
 }
 
 // call records a Google call of method with request req.
 func (w *slotWatch) call(method string, req any) {
 	account := accountOf(req)
-	if account == "" {
-		return
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if account == "" {
+		w.unnamed[path.Base(method)]++
+		return
+	}
 	if w.held[account] {
 		w.inside[path.Base(method)]++
 	}
