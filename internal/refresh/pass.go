@@ -27,8 +27,7 @@ func StartBudget(threadsTimeout time.Duration) time.Duration {
 // It first reads every account's state in one batched read. Accounts that
 // are fresh (status ok and younger than RefreshAfter) cost nothing more: no
 // write, no secret store call, no Threads call. The others are worked on
-// concurrently, at most Concurrency at a time, each under its own lease.
-// Accounts move through the pass as a pipeline: at most Concurrency
+// concurrently, each under its own lease, as a pipeline: at most Concurrency
 // requests to Meta are in flight (slots), while up to accountsPerSlot ×
 // Concurrency accounts do their store work around them, so that the slots
 // never wait on Google. Every goroutine the pass starts has ended when Pass

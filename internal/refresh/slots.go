@@ -27,9 +27,10 @@ var errNoSlot = errors.New("no Threads slot came free before the pass's deadline
 
 // slots bounds the requests to Meta (Threads or Instagram) in flight in one
 // pass to Concurrency: Meta's rate limits are per app and per user, so they
-// are what Concurrency is for. A slot is held for one request and nothing
-// else: store calls before and after it, and the backoff waits between
-// attempts, run outside, so that slots never wait on Google.
+// are what Concurrency is for. A slot is held for one refresh attempt
+// (with, after a refusal, the /me request that checks it) and nothing else:
+// store calls before and after it, and the backoff waits between attempts,
+// run outside, so that slots never wait on Google.
 type slots struct {
 	ch chan struct{}
 	// cutoff is when an account still waiting for its first slot gives up
