@@ -28,8 +28,8 @@ func TestPassCosts(t *testing.T) {
 		if got := c.fs.sum(firestoreWrites...); got != 0 || c.fs.docsWritten != 0 {
 			t.Errorf("Firestore write calls = %d (%d documents), want 0", got, c.fs.docsWritten)
 		}
-		if got := c.fs.calls["BeginTransaction"]; got != 0 {
-			t.Errorf("Firestore transactions = %d, want 0", got)
+		if got := c.fs.total(); got != 1 {
+			t.Errorf("Firestore calls = %d (%v), want the one batched read", got, c.fs)
 		}
 		if c.sm.total() != 0 || len(c.smServer) != 0 {
 			t.Errorf("Secret Manager calls = %v (server saw %v), want none", c.sm, c.smServer)
@@ -54,8 +54,30 @@ func TestPassCosts(t *testing.T) {
 		if got := c.sm.calls["DestroySecretVersion"]; got != pruned*n {
 			t.Errorf("DestroySecretVersion calls = %d, want %d", got, pruned*n)
 		}
-		if got := c.fs.calls["BeginTransaction"]; got > 2*n {
-			t.Errorf("Firestore transactions = %d, want at most %d, two per account", got, 2*n)
+		// Firestore: the batched read, then one conditional write for
+		// each lease and one for each commit; no transaction, no other
+		// read.
+		if got := c.fs.calls["BatchGetDocuments"]; got != 1 {
+			t.Errorf("Firestore batched reads = %d, want 1 (%v)", got, c.fs)
+		}
+		if got := c.fs.calls["Commit"]; got != 2*n {
+			t.Errorf("Firestore Commit calls = %d, want %d, two per account (%v)", got, 2*n, c.fs)
+		}
+		if got := c.fs.total(); got != 2*n+1 {
+			t.Errorf("Firestore calls = %d (%v), want %d: 2 per account and the batched read", got, c.fs, 2*n+1)
+		}
+		// No Google call while an account holds a Threads slot; the watch
+		// saw a slot for every Threads call, so it is not blind.
+		if c.slots.taken != c.threads {
+			t.Errorf("the slot watch saw %d slots taken for %d Threads calls", c.slots.taken, c.threads)
+		}
+		if got := c.slots.calls(); got != 0 {
+			t.Errorf("%d Google calls made while their account held a Threads slot (%v), want 0", got, c.slots.inside)
+		}
+		for m := range c.slots.unnamed {
+			if m != "BatchGetDocuments" {
+				t.Errorf("the slot watch could not tell the account of %s calls", m)
+			}
 		}
 		// The interceptors see what the server saw: the counts are real.
 		if !maps.Equal(c.sm.calls, c.smServer) {
@@ -139,4 +161,24 @@ func TestPassCosts(t *testing.T) {
 			t.Errorf("local start-up took %v", took)
 		}
 	})
+}
+
+// TestRPCLatency: BENCH_RPC_LATENCY delays every call of both Google
+// clients.
+func TestRPCLatency(t *testing.T) {
+	const delay = 30 * time.Millisecond
+	t.Setenv("BENCH_RPC_LATENCY", delay.String())
+	w := dueWorld(t, newFirestore(t), 2, time.Millisecond)
+	c := w.run(w.engine(2))
+	checkDue(t, c, 2)
+	for _, counts := range []rpcCounts{c.fs, c.sm} {
+		for m := range counts.calls {
+			if got := counts.mean(m); got < delay {
+				t.Errorf("%s took %v on average, less than the %v added", m, got, delay)
+			}
+		}
+	}
+	if c.fs.total() == 0 || c.sm.total() == 0 {
+		t.Fatalf("no calls counted: %v, %v", c.fs, c.sm)
+	}
 }

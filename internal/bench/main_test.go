@@ -10,10 +10,16 @@
 // Concurrency=1 pass).
 // Sizes come from the environment, with the defaults the README's targets
 // use: BENCH_ACCOUNTS (1000), BENCH_LATENCY (100ms, the Threads answer
-// time), BENCH_CONCURRENCY (16) and BENCH_SERIAL_ACCOUNTS (accounts of the
-// Concurrency=1 run of the speed-up benchmark; BENCH_ACCOUNTS when unset).
+// time), BENCH_CONCURRENCY (16), BENCH_SERIAL_ACCOUNTS (accounts of the
+// Concurrency=1 run of the speed-up benchmark; BENCH_ACCOUNTS when unset)
+// and BENCH_RPC_LATENCY (0; a delay added to every call of both Google
+// clients in this process, reported as rpc-latency-ms, to stand for the
+// real services' round trips: 10ms the same region, 30ms another).
 // TestPassCosts runs every benchmark's core once with a handful of accounts
-// and asserts its counts, so that the measuring code stays honest in CI.
+// and asserts its counts, so that the measuring code stays honest in CI;
+// among them, the Google calls made while an account holds a Threads slot
+// (none), which slotWatch counts from the engine's slot log lines and the
+// clients' interceptors.
 package bench
 
 import (

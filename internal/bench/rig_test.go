@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -21,7 +20,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
@@ -46,7 +44,8 @@ type sizes struct {
 	accounts       int
 	serialAccounts int
 	concurrency    int
-	latency        time.Duration
+	latency        time.Duration // of a Threads answer
+	rpcLatency     time.Duration // added to every Google call
 }
 
 func benchSizes(tb testing.TB) sizes {
@@ -55,9 +54,19 @@ func benchSizes(tb testing.TB) sizes {
 		accounts:    envInt(tb, "BENCH_ACCOUNTS", 1000),
 		concurrency: envInt(tb, "BENCH_CONCURRENCY", 16),
 		latency:     envDuration(tb, "BENCH_LATENCY", 100*time.Millisecond),
+		rpcLatency:  rpcLatency(tb),
 	}
 	s.serialAccounts = envInt(tb, "BENCH_SERIAL_ACCOUNTS", s.accounts)
 	return s
+}
+
+// rpcLatency is BENCH_RPC_LATENCY, the delay added to every call of both
+// Google clients: 0 is the emulator's and the in-process server's own
+// speed, 10ms about a call to the real services in the same region, 30ms
+// one to another region.
+func rpcLatency(tb testing.TB) time.Duration {
+	tb.Helper()
+	return envDuration(tb, "BENCH_RPC_LATENCY", 0)
 }
 
 func envInt(tb testing.TB, name string, def int) int {
@@ -230,6 +239,15 @@ type firestoreDB struct {
 	project string
 	client  *firestore.Client
 	rpc     *rpcCounter
+	// slots watches the Threads slots of the engines the worlds on this
+	// database build, and the calls of both their Google clients.
+	slots *slotWatch
+}
+
+// clientOptions are the dial options of both Google clients, besides their
+// counters: the slot watch, then the added latency.
+func (fs *firestoreDB) clientOptions(tb testing.TB) []grpc.DialOption {
+	return append(fs.slots.interceptors(), rpcDelay(rpcLatency(tb))...)
 }
 
 // envMu serialises building Firestore clients, which briefly unset
@@ -246,8 +264,9 @@ func newFirestore(tb testing.TB) *firestoreDB {
 	tb.Helper()
 	host := firestoreemu.Host(tb)
 	project := firestoreemu.Project(tb)
-	rpc := newRPCCounter()
-	opts := append(rpc.dialOptions(),
+	fs := &firestoreDB{project: project, rpc: newRPCCounter(), slots: newSlotWatch()}
+	opts := append(fs.rpc.dialOptions(), fs.clientOptions(tb)...)
+	opts = append(opts,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(emulatorOwner{}),
 	)
@@ -272,7 +291,8 @@ func newFirestore(tb testing.TB) *firestoreDB {
 		client.Close()
 		conn.Close() // already closed by the client in current releases
 	})
-	return &firestoreDB{project: project, client: client, rpc: rpc}
+	fs.client = client
+	return fs
 }
 
 // emulatorOwner is the credential the Firestore emulator reads as an admin
@@ -318,7 +338,7 @@ func newWorld(tb testing.TB, fs *firestoreDB, n int, latency time.Duration) *wor
 		option.WithoutAuthentication(),
 		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
 	}
-	for _, d := range w.smRPC.dialOptions() {
+	for _, d := range append(w.smRPC.dialOptions(), fs.clientOptions(tb)...) {
 		opts = append(opts, option.WithGRPCDialOption(d))
 	}
 	w.smc, err = secretmanager.NewClient(context.Background(), opts...)
@@ -367,7 +387,7 @@ func (w *world) engine(concurrency int) *refresh.Engine {
 		States:         statestore.NewFromClient(w.fs.client, collection),
 		Platforms:      map[string]refresh.TokenRefresher{payload.PlatformThreads: threads.New(w.th.URL(), threadsTimeout, nil).Refresher()},
 		Accounts:       refresh.Fixed(w.accounts),
-		Logger:         logging.New(io.Discard, slog.LevelInfo),
+		Logger:         slog.New(w.fs.slots.handler()), // read for its slot lines only
 		RefreshAfter:   refreshAfter,
 		KeepVersions:   keepVersions,
 		Concurrency:    concurrency,
@@ -419,6 +439,7 @@ type passCost struct {
 	sm       rpcCounts
 	smServer map[string]int // as the Secret Manager server counted them
 	threads  int            // refresh_access_token requests
+	slots    slotCounts     // Threads slots taken, Google calls inside them
 }
 
 // run runs one pass of e and counts what it did.
@@ -426,6 +447,7 @@ func (w *world) run(e *refresh.Engine) passCost {
 	w.tb.Helper()
 	w.fs.rpc.take()
 	w.smRPC.take()
+	w.fs.slots.take()
 	smBefore := w.sm.CallCounts()
 	thBefore := w.th.TotalCalls()
 
@@ -435,7 +457,7 @@ func (w *world) run(e *refresh.Engine) passCost {
 	if err != nil {
 		w.tb.Fatalf("pass: %v", err)
 	}
-	c := passCost{report: rep, wall: wall, fs: w.fs.rpc.take(), sm: w.smRPC.take(), threads: w.th.TotalCalls() - thBefore}
+	c := passCost{report: rep, wall: wall, fs: w.fs.rpc.take(), sm: w.smRPC.take(), threads: w.th.TotalCalls() - thBefore, slots: w.fs.slots.take()}
 	c.smServer = w.sm.CallCounts()
 	for m, n := range smBefore {
 		c.smServer[m] -= n

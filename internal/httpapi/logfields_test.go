@@ -24,6 +24,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/localengine"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 )
@@ -89,7 +90,7 @@ func TestAlertFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Seed("busy", time.Hour)
-	if _, err := r.Store.Lease(ctx, r.Store.Account("busy"), "another-pass", localengine.T0.Add(time.Hour)); err != nil {
+	if _, err := leases.Take(ctx, r.Store, r.Store.Account("busy"), "another-pass", localengine.T0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 

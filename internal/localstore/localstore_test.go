@@ -3,7 +3,6 @@ package localstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,7 +11,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -358,7 +356,7 @@ func TestIDValidation(t *testing.T) {
 			t.Errorf("CreateSecret(%q) error %q does not name the bad name", tt.id, err)
 		}
 		if !tt.ok {
-			if _, err := s.Lease(t.Context(), refresh.Account{ID: tt.id}, "me", time.Now()); err == nil {
+			if _, err := s.Lease(t.Context(), refresh.Account{ID: tt.id}, "me", time.Now(), refresh.State{}); err == nil {
 				t.Errorf("Lease(%q) accepted an invalid name", tt.id)
 			}
 		}
@@ -388,315 +386,6 @@ func TestPayloadLimit(t *testing.T) {
 	}
 }
 
-func TestLoadAndCommit(t *testing.T) {
-	t.Parallel()
-	c := newClock()
-	s, _ := newStore(t, c)
-	ctx := t.Context()
-	main, alt, none := s.Account("main"), s.Account("alt"), s.Account("none")
-
-	states, err := s.Load(ctx, []refresh.Account{main, alt})
-	if err != nil || len(states) != 0 {
-		t.Fatalf("Load of an empty store = %v, %v; want empty", states, err)
-	}
-
-	// A bare lease is no state.
-	st, err := s.Lease(ctx, main, "pass-1", c.Now().Add(time.Minute))
-	if err != nil {
-		t.Fatalf("Lease: %v", err)
-	}
-	if st.Known() {
-		t.Errorf("Lease of a new account returned state %+v", st)
-	}
-	if states, _ := s.Load(ctx, []refresh.Account{main}); len(states) != 0 {
-		t.Errorf("Load after a bare lease = %v, want empty", states)
-	}
-
-	want := refresh.State{
-		Secret:        main.Secret,
-		Version:       "secrets/main/versions/3",
-		Platform:      "instagram",
-		RefreshedAt:   c.Now(),
-		ExpiresAt:     c.Now().Add(60 * 24 * time.Hour),
-		Status:        refresh.StatusFailing,
-		LastError:     "Threads said no",
-		Failures:      2,
-		LastAttemptAt: c.Now().Add(time.Second).In(time.FixedZone("CET", 3600)),
-	}
-	if err := s.Commit(ctx, main, "pass-1", want); err != nil {
-		t.Fatalf("Commit: %v", err)
-	}
-	states, err = s.Load(ctx, []refresh.Account{main, alt, none})
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
-	if len(states) != 1 {
-		t.Fatalf("Load = %v, want only main", states)
-	}
-	if got := states["main"]; !stateEqual(got, want) {
-		t.Errorf("Load = %+v, want %+v", got, want)
-	}
-
-	// Commit dropped the lease: anyone may take it now, and gets the state.
-	got, err := s.Lease(ctx, main, "pass-2", c.Now().Add(time.Minute))
-	if err != nil {
-		t.Fatalf("Lease after Commit: %v", err)
-	}
-	if !stateEqual(got, want) {
-		t.Errorf("Lease returned %+v, want %+v", got, want)
-	}
-}
-
-func stateEqual(a, b refresh.State) bool {
-	return a.Secret == b.Secret && a.Version == b.Version && a.Platform == b.Platform &&
-		a.RefreshedAt.Equal(b.RefreshedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		a.Status == b.Status && a.LastError == b.LastError &&
-		a.Failures == b.Failures && a.LastAttemptAt.Equal(b.LastAttemptAt)
-}
-
-func TestLeaseRules(t *testing.T) {
-	t.Parallel()
-	ok := refresh.State{Secret: "secrets/main", Version: "secrets/main/versions/1", Status: refresh.StatusOK}
-	// refused is what the Commits that must fail try to write.
-	refused := refresh.State{Secret: "secrets/main", Version: "secrets/main/versions/2", Status: refresh.StatusFailing, LastError: "must not be written"}
-	tests := []struct {
-		name string
-		// run starts with "holder" holding the lease for five minutes.
-		run  func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error
-		want error
-	}{
-		{
-			name: "other owner, lease unexpired",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
-				return err
-			},
-			want: refresh.ErrBusy,
-		},
-		{
-			name: "other owner, lease expired",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				c.Advance(10 * time.Minute)
-				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
-				return err
-			},
-		},
-		{
-			name: "same owner extends",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				_, err := s.Lease(t.Context(), a, "holder", c.Now().Add(time.Hour))
-				return err
-			},
-		},
-		{
-			name: "commit by a non-holder",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				return s.Commit(t.Context(), a, "other", refused)
-			},
-			want: refresh.ErrLeaseLost,
-		},
-		{
-			name: "commit after the lease was taken over",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				c.Advance(10 * time.Minute)
-				if _, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute)); err != nil {
-					t.Fatal(err)
-				}
-				return s.Commit(t.Context(), a, "holder", refused)
-			},
-			want: refresh.ErrLeaseLost,
-		},
-		{
-			name: "commit after expiry nobody used",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				c.Advance(10 * time.Minute)
-				return s.Commit(t.Context(), a, "holder", ok)
-			},
-		},
-		{
-			name: "commit twice",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Commit(t.Context(), a, "holder", ok); err != nil {
-					t.Fatal(err)
-				}
-				return s.Commit(t.Context(), a, "holder", refused)
-			},
-			want: refresh.ErrLeaseLost,
-		},
-		{
-			name: "release by a non-holder keeps the lease",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Release(t.Context(), a, "other"); err != nil {
-					t.Fatalf("Release by a non-holder: %v", err)
-				}
-				_, err := s.Lease(t.Context(), a, "third", c.Now().Add(time.Minute))
-				return err
-			},
-			want: refresh.ErrBusy,
-		},
-		{
-			name: "release frees the lease",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Release(t.Context(), a, "holder"); err != nil {
-					t.Fatal(err)
-				}
-				_, err := s.Lease(t.Context(), a, "other", c.Now().Add(time.Minute))
-				return err
-			},
-		},
-		{
-			name: "commit after release",
-			run: func(t *testing.T, s *Store, c *fakeclock.Clock, a refresh.Account) error {
-				if err := s.Release(t.Context(), a, "holder"); err != nil {
-					t.Fatal(err)
-				}
-				return s.Commit(t.Context(), a, "holder", refused)
-			},
-			want: refresh.ErrLeaseLost,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c := newClock()
-			s, _ := newStore(t, c)
-			a := s.Account("main")
-			prior := refresh.State{Secret: a.Secret, Version: "secrets/main/versions/0", Status: refresh.StatusFailing, LastError: "prior"}
-			if _, err := s.Lease(t.Context(), a, "setup", c.Now().Add(time.Minute)); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Commit(t.Context(), a, "setup", prior); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Lease(t.Context(), a, "holder", c.Now().Add(5*time.Minute)); err != nil {
-				t.Fatal(err)
-			}
-
-			err := tt.run(t, s, c, a)
-			if tt.want == nil && err != nil {
-				t.Fatalf("got %v, want no error", err)
-			}
-			if tt.want != nil && !errors.Is(err, tt.want) {
-				t.Fatalf("got %v, want %v", err, tt.want)
-			}
-			// A refused Commit writes nothing.
-			states, err := s.Load(t.Context(), []refresh.Account{a})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := states["main"]; got.LastError == refused.LastError {
-				t.Errorf("a refused Commit wrote %+v", got)
-			}
-		})
-	}
-}
-
-func TestReleaseOfBareLeaseLeavesNothing(t *testing.T) {
-	t.Parallel()
-	c := newClock()
-	s, path := newStore(t, c)
-	a := s.Account("main")
-	if _, err := s.Lease(t.Context(), a, "me", c.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Release(t.Context(), a, "me"); err != nil {
-		t.Fatal(err)
-	}
-	rawView(t, path, func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketState).Get([]byte("main")); v != nil {
-			t.Errorf("record left after releasing a bare lease: %s", v)
-		}
-		return nil
-	})
-}
-
-// The state records use the Firestore document's field names, so that a
-// person or a script reading either store finds the same fields.
-func TestStateFieldNames(t *testing.T) {
-	t.Parallel()
-	c := newClock()
-	s, path := newStore(t, c)
-	a := s.Account("main")
-	if _, err := s.Lease(t.Context(), a, "me", c.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	full := refresh.State{
-		Secret: a.Secret, Version: "secrets/main/versions/1", Platform: "threads",
-		RefreshedAt: c.Now(), ExpiresAt: c.Now(), Status: refresh.StatusFailing,
-		LastError: "e", Failures: 1, LastAttemptAt: c.Now(),
-	}
-	if err := s.Commit(t.Context(), a, "me", full); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Lease(t.Context(), a, "me", c.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	var fields []string
-	rawView(t, path, func(tx *bolt.Tx) error {
-		var m map[string]any
-		if err := json.Unmarshal(tx.Bucket(bucketState).Get([]byte("main")), &m); err != nil {
-			return err
-		}
-		fields = slices.Sorted(maps.Keys(m))
-		return nil
-	})
-	want := []string{"expiresAt", "failures", "lastAttemptAt", "lastError", "leaseExpiresAt", "leaseOwner", "platform", "refreshedAt", "secret", "status", "version"}
-	if !slices.Equal(fields, want) {
-		t.Errorf("stored fields = %v, want %v", fields, want)
-	}
-}
-
-// Twenty passes leasing one account at once: exactly one gets it, whether
-// they share a Store or each open their own (as separate processes do).
-func TestLeaseConcurrent(t *testing.T) {
-	t.Parallel()
-	for _, shared := range []bool{true, false} {
-		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
-			t.Parallel()
-			c := newClock()
-			first, path := newStore(t, c)
-			const n = 20
-			stores := make([]*Store, n)
-			for i := range stores {
-				stores[i] = first
-				if !shared {
-					s, err := Open(path, Options{Now: c.Now})
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = s.Close() })
-					stores[i] = s
-				}
-			}
-			a := first.Account("main")
-			errs := make([]error, n)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					<-start
-					_, errs[i] = stores[i].Lease(t.Context(), a, fmt.Sprintf("pass-%d", i), c.Now().Add(time.Minute))
-				})
-			}
-			close(start)
-			wg.Wait()
-
-			winners := 0
-			for i, err := range errs {
-				switch {
-				case err == nil:
-					winners++
-				case !errors.Is(err, refresh.ErrBusy):
-					t.Errorf("pass %d: %v, want nil or ErrBusy", i, err)
-				}
-			}
-			if winners != 1 {
-				t.Errorf("%d passes got the lease, want exactly 1", winners)
-			}
-		})
-	}
-}
-
 func TestLockTimeout(t *testing.T) {
 	t.Parallel()
 	c := newClock()
@@ -716,7 +405,7 @@ func TestLockTimeout(t *testing.T) {
 	defer db.Close()
 
 	begin := time.Now()
-	_, err = s.Lease(t.Context(), s.Account("main"), "me", c.Now().Add(time.Minute))
+	_, err = s.Lease(t.Context(), s.Account("main"), "me", c.Now().Add(time.Minute), refresh.State{})
 	if !errors.Is(err, refresh.ErrUnavailable) {
 		t.Fatalf("Lease while the file is held: %v, want ErrUnavailable", err)
 	}

@@ -19,6 +19,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 )
 
 // The cross-process tests run this test binary again as child processes;
@@ -65,7 +66,7 @@ func childLease() {
 	start := time.Unix(0, ns)
 	late := time.Now().After(start)
 	time.Sleep(time.Until(start))
-	_, err = s.Lease(context.Background(), s.Account("main"), os.Getenv(envOwner), time.Now().Add(time.Hour))
+	_, err = leases.Take(context.Background(), s, s.Account("main"), os.Getenv(envOwner), time.Now().Add(time.Hour))
 	switch {
 	case err == nil:
 		fmt.Println("won", late)
@@ -104,7 +105,8 @@ func childAdd() {
 			childFail("versions: %v", err)
 		}
 		next := int64(len(vs)) + 1
-		if _, err := s.Lease(ctx, a, owner, time.Now().Add(time.Hour)); err != nil {
+		leased, err := leases.Take(ctx, s, a, owner, time.Now().Add(time.Hour))
+		if err != nil {
 			childFail("lease: %v", err)
 		}
 		v, err := s.Add(ctx, a, payloadFor(next))
@@ -115,7 +117,7 @@ func childAdd() {
 			childFail("added version %d, expected %d", v.Number, next)
 		}
 		fmt.Println(v.Number)
-		st := refresh.State{Secret: a.Secret, Version: v.Name, RefreshedAt: time.Now(), Status: refresh.StatusOK}
+		st := refresh.State{Secret: a.Secret, Version: v.Name, RefreshedAt: time.Now(), Status: refresh.StatusOK, Rev: leased.Rev}
 		if err := s.Commit(ctx, a, owner, st); err != nil {
 			childFail("commit: %v", err)
 		}

@@ -16,13 +16,13 @@ import (
 // account works on one account under its lease: decide, refresh, store,
 // record. It never returns an error: everything ends up in the report, and
 // every failure leaves the previous token current.
-func (e *Engine) account(ctx context.Context, a Account, owner string) AccountReport {
+func (e *Engine) account(ctx context.Context, a Account, owner string, read State, slots *slots) AccountReport {
 	ctx, cancel := context.WithTimeout(ctx, accountTimeout)
 	defer cancel()
 	log := e.logger().With("account", a.ID)
 
 	now := e.now()
-	st, err := e.States.Lease(ctx, a, owner, now.Add(e.leaseTTL()))
+	st, err := e.States.Lease(ctx, a, owner, now.Add(e.leaseTTL()), read)
 	if errors.Is(err, ErrBusy) {
 		return AccountReport{Account: a.ID, Result: ResultBusy}
 	}
@@ -30,7 +30,7 @@ func (e *Engine) account(ctx context.Context, a Account, owner string) AccountRe
 		// Without the lease nothing may be recorded; the next pass retries.
 		return AccountReport{Account: a.ID, Result: ResultFailed, Error: err.Error()}
 	}
-	w := &work{e: e, ctx: ctx, a: a, owner: owner, log: log, st: st}
+	w := &work{e: e, ctx: ctx, a: a, owner: owner, log: log, st: st, leased: st, slots: slots}
 	w.st.Secret = a.Secret
 	w.st.LastAttemptAt = now
 	return w.run(now)
@@ -43,8 +43,13 @@ type work struct {
 	a     Account
 	owner string
 	log   *slog.Logger
-	// st is the state being built; it is written only by commit.
+	// st is the state being built; it is written only by commit. Its Rev
+	// is the lease's.
 	st State
+	// leased is the state as the lease found it, for Release and for a
+	// skipped account's report.
+	leased State
+	slots  *slots
 	// read is set once the newest version's payload has been read, with
 	// the payload and its platform's refresher.
 	read      bool
@@ -146,6 +151,15 @@ func (w *work) refresh(current Version, versions []Version) AccountReport {
 	p := w.payload
 
 	tok, err := w.callPlatform(p.Token())
+	if errors.Is(err, errNoSlot) {
+		// Meta was never asked: left for the next pass, like an account
+		// not started at all, with the lease given back and nothing
+		// recorded.
+		w.release()
+		rep := reportOf(w.a.ID, ResultSkipped, w.leased)
+		rep.Error = skippedMsg
+		return rep
+	}
 	if err != nil {
 		if errors.Is(err, graph.ErrNeedsReauth) {
 			return w.fail(ResultNeedsReauth, fmt.Sprintf("%v; log in again and add the new token", err))
@@ -229,7 +243,7 @@ func (w *work) fail(result Result, msg string) AccountReport {
 func (w *work) release() {
 	ctx, cancel := w.finishing()
 	defer cancel()
-	if err := w.e.States.Release(ctx, w.a, w.owner); err != nil {
+	if err := w.e.States.Release(ctx, w.a, w.owner, w.leased); err != nil {
 		w.log.Warn("lease not released; it expires by itself", "error", err.Error())
 	}
 }

@@ -58,7 +58,9 @@ type Engine struct {
 	RefreshAfter time.Duration
 	// KeepVersions is how many of the newest secret versions survive pruning.
 	KeepVersions int
-	// Concurrency bounds the accounts worked on at once.
+	// Concurrency bounds the requests to Meta (Threads or Instagram) in
+	// flight at once; the store work around them runs beside, for up to
+	// four times as many accounts (accountsPerSlot).
 	Concurrency int
 	// ThreadsTimeout is the timeout of one request to Meta (Threads or
 	// Instagram); the pass uses it to decide when too little time is left

@@ -20,6 +20,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
@@ -188,9 +189,11 @@ func (h *harness) writeState(id string, st refresh.State) {
 	h.t.Helper()
 	ctx := context.Background()
 	a := h.account(id)
-	if _, err := h.store.Lease(ctx, a, "earlier-pass", h.clock.Now().Add(time.Minute)); err != nil {
+	leased, err := leases.Take(ctx, h.store, a, "earlier-pass", h.clock.Now().Add(time.Minute))
+	if err != nil {
 		h.t.Fatalf("leasing %s: %v", id, err)
 	}
+	st.Rev = leased.Rev
 	if err := h.store.Commit(ctx, a, "earlier-pass", st); err != nil {
 		h.t.Fatalf("committing state of %s: %v", id, err)
 	}
@@ -758,7 +761,7 @@ func TestSkippedNearDeadline(t *testing.T) {
 					t.Errorf("skipped %s got state", id)
 				}
 				// No lease was left behind.
-				if _, err := h.store.Lease(ctx, h.account(id), "next-pass", h.clock.Now().Add(time.Minute)); err != nil {
+				if _, err := leases.Take(ctx, h.store, h.account(id), "next-pass", h.clock.Now().Add(time.Minute)); err != nil {
 					t.Errorf("leasing skipped %s: %v", id, err)
 				}
 			}
@@ -798,10 +801,10 @@ func TestBusy(t *testing.T) {
 					RefreshedAt: v.CreateTime, ExpiresAt: v.CreateTime.Add(60 * 24 * time.Hour),
 				})
 			}
-			before, _ := h.state("main")
-			if _, err := h.store.Lease(ctx, a, "another-pass", h.clock.Now().Add(10*time.Minute)); err != nil {
+			if _, err := leases.Take(ctx, h.store, a, "another-pass", h.clock.Now().Add(10*time.Minute)); err != nil {
 				t.Fatal(err)
 			}
+			before, _ := h.state("main")
 
 			rep := h.pass()
 			if r := result(t, rep, "main"); r.Result != refresh.ResultBusy || !rep.OK() {
@@ -810,10 +813,12 @@ func TestBusy(t *testing.T) {
 			if h.th.TotalCalls() != 0 || len(h.versions("main")) != 1 {
 				t.Error("a busy account was worked on")
 			}
+			// Not even the record's revision moved: a busy account costs
+			// no write.
 			if after, _ := h.state("main"); after != before {
-				t.Errorf("busy account's state changed: %+v, was %+v", after, before)
+				t.Errorf("busy account's record changed: %+v, was %+v", after, before)
 			}
-			if _, err := h.store.Lease(ctx, a, "third-pass", h.clock.Now().Add(time.Minute)); !errors.Is(err, refresh.ErrBusy) {
+			if _, err := leases.Take(ctx, h.store, a, "third-pass", h.clock.Now().Add(time.Minute)); !errors.Is(err, refresh.ErrBusy) {
 				t.Errorf("the other pass's lease was not left in place: leasing gave %v", err)
 			}
 
@@ -964,7 +969,7 @@ func TestLogLines(t *testing.T) {
 	}
 	h.addVersion("broken", 72*time.Hour, []byte(`{"access_token": "THAAsecret`))
 	h.seed("busy", 72*time.Hour)
-	if _, err := h.store.Lease(ctx, h.account("busy"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
+	if _, err := leases.Take(ctx, h.store, h.account("busy"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
@@ -58,7 +59,7 @@ func TestHoursLeft(t *testing.T) {
 	_, bv := h.seed("busy", 30*time.Hour)
 	h.writeState("busy", refresh.State{Secret: h.account("busy").Secret, Version: bv.Name, Status: refresh.StatusOK,
 		RefreshedAt: bv.CreateTime, ExpiresAt: bv.CreateTime.Add(lifetime)})
-	if _, err := h.store.Lease(ctx, h.account("busy"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
+	if _, err := leases.Take(ctx, h.store, h.account("busy"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	// A token that died 30 minutes ago, with the state still failing.

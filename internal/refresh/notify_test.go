@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
@@ -144,7 +145,7 @@ func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 
 	// Busy: another pass holds the lease; nothing is told for it.
 	h.clock.Advance(25 * time.Hour)
-	if _, err := h.store.Lease(context.Background(), h.account("due"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
+	if _, err := leases.Take(context.Background(), h.store, h.account("due"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	rep := h.pass()

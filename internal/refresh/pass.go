@@ -27,9 +27,12 @@ func StartBudget(threadsTimeout time.Duration) time.Duration {
 // It first reads every account's state in one batched read. Accounts that
 // are fresh (status ok and younger than RefreshAfter) cost nothing more: no
 // write, no secret store call, no Threads call. The others are worked on
-// concurrently, at most Concurrency at a time, each under its own lease.
-// The error is non-nil only when the pass could not start (the state could
-// not be read); account failures are in the Report.
+// concurrently, each under its own lease, as a pipeline: at most Concurrency
+// requests to Meta are in flight (slots), while up to accountsPerSlot ×
+// Concurrency accounts do their store work around them, so that the slots
+// never wait on Google. Every goroutine the pass starts has ended when Pass
+// returns. The error is non-nil only when the pass could not start (the
+// state could not be read); account failures are in the Report.
 func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	if err := e.check(); err != nil {
 		return Report{}, err
@@ -42,8 +45,9 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	rep := Report{Accounts: make([]AccountReport, len(accounts))}
 	owner := newOwner()
 
+	slots := e.newSlots(ctx)
 	var g errgroup.Group
-	g.SetLimit(e.Concurrency)
+	g.SetLimit(e.Concurrency * accountsPerSlot)
 	var panicked atomic.Pointer[Panic]
 	for i, a := range accounts {
 		st, ok := states[a.ID]
@@ -55,10 +59,13 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 			defer catch(&panicked)
 			if e.tooLate(ctx) {
 				rep.Accounts[i] = reportOf(a.ID, ResultSkipped, st)
-				rep.Accounts[i].Error = "not started: the pass was too close to its deadline"
+				rep.Accounts[i].Error = skippedMsg
 				return nil
 			}
-			rep.Accounts[i] = e.account(ctx, a, owner)
+			// st is what the batched read found (the zero State when it
+			// found no record): the lease is taken on condition that the
+			// record is still so.
+			rep.Accounts[i] = e.account(ctx, a, owner, st, slots)
 			if rep.Accounts[i].Platform == "" {
 				// Busy, or the lease could not be taken: the platform is
 				// still known from the state read.

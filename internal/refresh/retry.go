@@ -17,12 +17,18 @@ import (
 // callPlatform refreshes token with its platform's refresher, retrying
 // transient failures with exponential backoff: at most threadsAttempts
 // calls in all. Errors that need a person (ErrNeedsReauth) or that a retry
-// cannot fix are returned at once.
+// cannot fix are returned at once. Each attempt holds a slot for the call
+// alone; the waits between attempts hold none. errNoSlot means Meta was
+// never asked.
 func (w *work) callPlatform(token string) (graph.Token, error) {
 	attempt := 0
 	op := func() (graph.Token, error) {
 		attempt++
-		tok, err := w.refresher.Refresh(w.ctx, token)
+		release, err := w.takeSlot(attempt == 1)
+		if err != nil {
+			return graph.Token{}, backoff.Permanent(err)
+		}
+		tok, err := w.refreshIn(release, token)
 		if err != nil && !errors.Is(err, graph.ErrTransient) {
 			return tok, backoff.Permanent(err)
 		}
@@ -33,6 +39,14 @@ func (w *work) callPlatform(token string) (graph.Token, error) {
 	}
 	b := w.e.backOff(backoff.DefaultMaxInterval)
 	return retry(w.ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(threadsAttempts))
+}
+
+// refreshIn makes one refresh call in the slot that release gives back,
+// even if the call panics: a slot kept by a panicking worker would stop
+// every account still waiting for one.
+func (w *work) refreshIn(release func(), token string) (graph.Token, error) {
+	defer release()
+	return w.refresher.Refresh(w.ctx, token)
 }
 
 // store adds payload as a new secret version. A refreshed token exists only

@@ -87,6 +87,14 @@ type State struct {
 	LastError     string
 	Failures      int
 	LastAttemptAt time.Time
+
+	// Rev is the state store's mark of the record this State was read
+	// from (Load) or left as (Lease): what the store needs to make its next
+	// write conditional on nobody having written the record since (in
+	// Firestore, the document's update time). The engine never looks
+	// inside; it hands Rev back to Lease, Commit and Release. Nil means no
+	// record. Stores keep it comparable.
+	Rev any
 }
 
 // Known reports whether the record holds state, as opposed to nothing or a
@@ -96,22 +104,42 @@ func (s State) Known() bool { return s.Status != "" }
 // StateStore records each account's state and hands out per-account leases so
 // that one pass at a time works on an account. Firestore and the embedded
 // store implement it.
+//
+// A lease costs one write and its end one more, with no read: Lease writes
+// on condition that the record is still as the pass's batched read (Load)
+// saw it, and Commit and Release write on condition that it is still as
+// Lease left it. A record someone else wrote in between fails the
+// condition, and the write does not happen.
 type StateStore interface {
-	// Load reads the state of every account in one batched read. Accounts
-	// without state are absent from the map, which is keyed by Account.ID.
+	// Load reads the state of every account in one batched read, keyed by
+	// Account.ID, each with the Rev that Lease needs. An account without a
+	// record is absent; one whose record holds only a lease (a pass that
+	// took it died before recording anything) is present with no status
+	// (Known is false).
 	Load(ctx context.Context, accounts []Account) (map[string]State, error)
-	// Lease gives owner the account's lease until the given time, unless
-	// another owner holds an unexpired one (error wrapping ErrBusy, also
-	// used when contention aborts the attempt). It returns the account's
-	// state as read under the lease.
-	Lease(ctx context.Context, a Account, owner string, until time.Time) (State, error)
-	// Commit writes st and releases the lease, in one atomic step, provided
-	// owner still holds the lease (error wrapping ErrLeaseLost otherwise,
-	// with nothing written).
+	// Lease gives owner the account's lease until the given time, with one
+	// write conditional on the record being still as read says: read is
+	// what Load returned for the account, or the zero State when Load found
+	// no record. The write does not happen, and the error wraps ErrBusy,
+	// when read shows another owner's unexpired lease (then nothing is
+	// written or sent at all), or when the record changed since it was read:
+	// another pass leased it or recorded a refresh in between, so that a
+	// stale read costs a pass the account, never a second refresh. A lease
+	// whose time has passed may be taken over; owner may extend its own.
+	// Lease returns the state under the lease: read's, since nothing
+	// changed, with the Rev that Commit and Release need.
+	Lease(ctx context.Context, a Account, owner string, until time.Time, read State) (State, error)
+	// Commit writes st and releases the lease, with one write conditional on
+	// the record being still as owner's Lease left it (st.Rev is the Rev
+	// Lease returned). If it is not (the lease expired and another pass took
+	// it), the error wraps ErrLeaseLost and nothing is written.
 	Commit(ctx context.Context, a Account, owner string, st State) error
-	// Release gives the lease up without changing the state. Releasing a
-	// lease that owner does not hold is not an error.
-	Release(ctx context.Context, a Account, owner string) error
+	// Release gives the lease up without changing the state, with one write
+	// conditional on the record being still as owner's Lease left it
+	// (leased is the State Lease returned). A record that holds nothing but
+	// the lease is deleted. A lease owner no longer holds, or never held, is
+	// left alone without an error.
+	Release(ctx context.Context, a Account, owner string, leased State) error
 }
 
 // Errors that stores wrap so that the engine can classify them.

@@ -195,13 +195,19 @@ func (s *Store) SecretExists(ctx context.Context, a refresh.Account) (bool, erro
 
 // classify wraps err from a call with the refresh sentinel its status
 // means. A write that ran out of time (or was cancelled) may still have
-// landed, so it is uncertain rather than unavailable.
+// landed, so it is uncertain rather than unavailable. RESOURCE_EXHAUSTED is
+// a quota refusing the request before it is carried out, so it is
+// unavailable: Secret Manager allows 600 write requests (adding or
+// destroying a version) and 600 read requests (listing) a minute per
+// project (cloud.google.com/secret-manager/quotas), which a large due pass
+// can exceed, and a refreshed token that met the quota must be retried into
+// the store, not dropped.
 func classify(ctx context.Context, doing string, err error, write bool) error {
 	var kind error
 	switch status.Code(err) {
 	case codes.NotFound:
 		kind = refresh.ErrNotFound
-	case codes.Unavailable:
+	case codes.Unavailable, codes.ResourceExhausted:
 		kind = refresh.ErrUnavailable
 	case codes.DeadlineExceeded, codes.Canceled:
 		if write {

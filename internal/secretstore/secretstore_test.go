@@ -184,6 +184,8 @@ func TestAddFailures(t *testing.T) {
 	}{
 		{name: "unavailable", account: mainAccount, want: refresh.ErrUnavailable,
 			setup: func(s *smfake.Server) { s.FailNext("AddSecretVersion", codes.Unavailable, 1) }},
+		{name: "quota exceeded", account: mainAccount, want: refresh.ErrUnavailable,
+			setup: func(s *smfake.Server) { s.FailNext("AddSecretVersion", codes.ResourceExhausted, 1) }},
 		{name: "deadline after the write", account: mainAccount, want: refresh.ErrUncertain, added: true,
 			setup: func(s *smfake.Server) { s.FailNextAfterApplying("AddSecretVersion", codes.DeadlineExceeded, 1) }},
 		{name: "deadline before the write", account: mainAccount, want: refresh.ErrUncertain,

@@ -203,8 +203,8 @@ func (o offBubbleStates) Load(ctx context.Context, accounts []refresh.Account) (
 	return offBubbleCall(o.ex, ctx, func(ctx context.Context) (map[string]refresh.State, error) { return o.inner.Load(ctx, accounts) })
 }
 
-func (o offBubbleStates) Lease(ctx context.Context, a refresh.Account, owner string, until time.Time) (refresh.State, error) {
-	return offBubbleCall(o.ex, ctx, func(ctx context.Context) (refresh.State, error) { return o.inner.Lease(ctx, a, owner, until) })
+func (o offBubbleStates) Lease(ctx context.Context, a refresh.Account, owner string, until time.Time, read refresh.State) (refresh.State, error) {
+	return offBubbleCall(o.ex, ctx, func(ctx context.Context) (refresh.State, error) { return o.inner.Lease(ctx, a, owner, until, read) })
 }
 
 func (o offBubbleStates) Commit(ctx context.Context, a refresh.Account, owner string, st refresh.State) error {
@@ -212,7 +212,7 @@ func (o offBubbleStates) Commit(ctx context.Context, a refresh.Account, owner st
 	return err
 }
 
-func (o offBubbleStates) Release(ctx context.Context, a refresh.Account, owner string) error {
-	_, err := offBubbleCall(o.ex, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, o.inner.Release(ctx, a, owner) })
+func (o offBubbleStates) Release(ctx context.Context, a refresh.Account, owner string, leased refresh.State) error {
+	_, err := offBubbleCall(o.ex, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, o.inner.Release(ctx, a, owner, leased) })
 	return err
 }

@@ -257,8 +257,8 @@ func (f faultyStates) Load(ctx context.Context, accounts []refresh.Account) (map
 	return storeCall(f.s, ctx, "", opLoad, "", func() (map[string]refresh.State, error) { return f.inner.Load(ctx, accounts) })
 }
 
-func (f faultyStates) Lease(ctx context.Context, a refresh.Account, owner string, until time.Time) (refresh.State, error) {
-	return storeCall(f.s, ctx, a.ID, opLease, "", func() (refresh.State, error) { return f.inner.Lease(ctx, a, owner, until) })
+func (f faultyStates) Lease(ctx context.Context, a refresh.Account, owner string, until time.Time, read refresh.State) (refresh.State, error) {
+	return storeCall(f.s, ctx, a.ID, opLease, "", func() (refresh.State, error) { return f.inner.Lease(ctx, a, owner, until, read) })
 }
 
 func (f faultyStates) Commit(ctx context.Context, a refresh.Account, owner string, st refresh.State) error {
@@ -266,8 +266,8 @@ func (f faultyStates) Commit(ctx context.Context, a refresh.Account, owner strin
 	return err
 }
 
-func (f faultyStates) Release(ctx context.Context, a refresh.Account, owner string) error {
-	_, err := storeCall(f.s, ctx, a.ID, opRelease, "", func() (struct{}, error) { return struct{}{}, f.inner.Release(ctx, a, owner) })
+func (f faultyStates) Release(ctx context.Context, a refresh.Account, owner string, leased refresh.State) error {
+	_, err := storeCall(f.s, ctx, a.ID, opRelease, "", func() (struct{}, error) { return struct{}{}, f.inner.Release(ctx, a, owner, leased) })
 	return err
 }
 

@@ -18,6 +18,9 @@
 //	leaseExpiresAt timestamp  when that lease ends; absent when free
 //
 // A document without a status holds no state yet, only a lease.
+//
+// Leases are taken and given back with single conditional writes, not
+// transactions: see Lease, Commit and Release.
 package statestore
 
 import (
@@ -51,10 +54,6 @@ const (
 
 // DefaultDatabase is the database New uses when given none.
 const DefaultDatabase = "(default)"
-
-// txAttempts bounds the client's retries of a contended transaction: a
-// lease that is being fought over is busy, and the pass moves on.
-const txAttempts = 3
 
 var _ refresh.StateStore = (*Store)(nil)
 
@@ -130,7 +129,9 @@ func (s *Store) doc(a refresh.Account) (*firestore.DocumentRef, error) {
 	return coll.Doc(id), nil
 }
 
-// Load reads every account's document in one BatchGetDocuments call.
+// Load reads every account's document in one BatchGetDocuments call. Each
+// State's Rev holds the document's update time and its lease as read, for
+// Lease.
 func (s *Store) Load(ctx context.Context, accounts []refresh.Account) (map[string]refresh.State, error) {
 	states := make(map[string]refresh.State, len(accounts))
 	if len(accounts) == 0 {
@@ -153,15 +154,73 @@ func (s *Store) Load(ctx context.Context, accounts []refresh.Account) (map[strin
 		if err != nil {
 			return nil, fmt.Errorf("loading state of account %s: %w", accounts[i].ID, err)
 		}
-		if st := rec.state(); st.Known() {
-			states[accounts[i].ID] = st
+		if !rec.exists {
+			continue
 		}
+		st := rec.state()
+		st.Rev = revision{updateTime: snap.UpdateTime, leaseOwner: rec.LeaseOwner, leaseExpiresAt: rec.LeaseExpiresAt}
+		states[accounts[i].ID] = st
 	}
 	return states, nil
 }
 
-// Lease implements refresh.StateStore.
-func (s *Store) Lease(ctx context.Context, a refresh.Account, owner string, until time.Time) (refresh.State, error) {
+// revision is what a State's Rev holds in this store: the document's update
+// time, which Firestore changes with every write that changes the document
+// (and only then), and the lease it held; the zero revision is no document.
+// Every lease write names a new owner or expiry, so it always changes the
+// document, and its update time.
+type revision struct {
+	updateTime     time.Time
+	leaseOwner     string
+	leaseExpiresAt time.Time
+}
+
+// revisionOf returns st's revision; a State without one (no document was
+// read) gives the zero revision.
+func revisionOf(st refresh.State) (revision, error) {
+	switch r := st.Rev.(type) {
+	case nil:
+		return revision{}, nil
+	case revision:
+		return r, nil
+	default:
+		return revision{}, fmt.Errorf("the state's revision (a %T) is not a Firestore one", st.Rev)
+	}
+}
+
+// preconditionFailed reports whether a conditional write was refused
+// because the document was not as the condition said. Firestore answers
+// ALREADY_EXISTS to a Create of a document that exists, FAILED_PRECONDITION
+// to an update time that is not the document's, and NOT_FOUND to an update
+// of a document that does not exist (the emulator answers
+// FAILED_PRECONDITION there too).
+//
+// The client retries a write that met UNAVAILABLE; should the first try
+// have landed after all, the retry is refused as if another pass had
+// written. The lease is then held until it expires, as after any write
+// whose answer was lost.
+func preconditionFailed(err error) bool {
+	switch status.Code(err) {
+	case codes.AlreadyExists, codes.FailedPrecondition, codes.NotFound:
+		return true
+	}
+	return false
+}
+
+// lastUpdated is the precondition that the document is still as rev saw it
+// ("the target document must exist and have been last updated at that
+// time", Firestore's Precondition.update_time; Load's and a write's update
+// times are the server's own, microsecond-aligned as it requires).
+func lastUpdated(rev revision) firestore.Precondition {
+	return firestore.LastUpdateTime(rev.updateTime)
+}
+
+// Lease implements refresh.StateStore with one write and no read: a Create
+// (the document must not exist) when read found none, otherwise an update
+// of the lease fields on condition that the document's update time is still
+// read's. A lease another owner held unexpired when the document was read
+// is busy at once, with no call to Firestore.
+func (s *Store) Lease(ctx context.Context, a refresh.Account, owner string, until time.Time, read refresh.State) (refresh.State, error) {
 	fail := func(err error) (refresh.State, error) {
 		return refresh.State{}, fmt.Errorf("taking the lease on account %s: %w", a.ID, err)
 	}
@@ -172,105 +231,122 @@ func (s *Store) Lease(ctx context.Context, a refresh.Account, owner string, unti
 	if err != nil {
 		return fail(err)
 	}
-	now := s.now()
-	var st refresh.State
-	err = s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
-		rec, err := txGet(tx, ref)
-		if err != nil {
-			return err
-		}
-		if rec.LeaseOwner != "" && rec.LeaseOwner != owner && rec.LeaseExpiresAt.After(now) {
-			return fmt.Errorf("%s holds it until %s: %w",
-				rec.LeaseOwner, rec.LeaseExpiresAt.UTC().Format(time.RFC3339), refresh.ErrBusy)
-		}
-		st = rec.state()
-		// Merging creates a missing document with the lease fields only.
-		return tx.Set(ref, map[string]any{
-			fieldLeaseOwner:     owner,
-			fieldLeaseExpiresAt: until,
-		}, firestore.MergeAll)
-	}, firestore.MaxAttempts(txAttempts))
-	if status.Code(err) == codes.Aborted {
-		// Other passes kept winning the document; it is theirs for now.
+	rev, err := revisionOf(read)
+	if err != nil {
+		return fail(err)
+	}
+	if rev.leaseOwner != "" && rev.leaseOwner != owner && rev.leaseExpiresAt.After(s.now()) {
+		return fail(fmt.Errorf("%s holds it until %s: %w",
+			rev.leaseOwner, rev.leaseExpiresAt.UTC().Format(time.RFC3339), refresh.ErrBusy))
+	}
+	var wr *firestore.WriteResult
+	if rev.updateTime.IsZero() {
+		// A document holding only the lease fields: no state yet.
+		wr, err = ref.Create(ctx, map[string]any{fieldLeaseOwner: owner, fieldLeaseExpiresAt: until})
+	} else {
+		wr, err = ref.Update(ctx, []firestore.Update{
+			{Path: fieldLeaseOwner, Value: owner},
+			{Path: fieldLeaseExpiresAt, Value: until},
+		}, lastUpdated(rev))
+	}
+	switch {
+	case preconditionFailed(err):
+		// Another pass wrote the document since this one read it: it
+		// took the lease, or finished with the account.
+		return fail(fmt.Errorf("the document changed since this pass read it: %w: %w", refresh.ErrBusy, err))
+	case status.Code(err) == codes.Aborted:
+		// Contention with another client's transaction on the document
+		// (a pass of an older version): nothing was written; it is theirs
+		// for now.
 		return fail(fmt.Errorf("%w: %w", refresh.ErrBusy, err))
 	}
 	if err != nil {
 		return fail(err)
 	}
-	if !st.Known() {
-		return refresh.State{}, nil
-	}
+	st := read
+	st.Rev = revision{updateTime: wr.UpdateTime, leaseOwner: owner, leaseExpiresAt: until}
 	return st, nil
 }
 
-// Commit implements refresh.StateStore.
+// Commit implements refresh.StateStore: one update of every field, the
+// lease's deleted, on condition that the document's update time is still
+// the one owner's lease write gave it.
 func (s *Store) Commit(ctx context.Context, a refresh.Account, owner string, st refresh.State) error {
+	fail := func(err error) error {
+		return fmt.Errorf("committing state of account %s: %w", a.ID, err)
+	}
 	if owner == "" {
-		return fmt.Errorf("committing state of account %s: empty lease owner", a.ID)
+		return fail(errors.New("empty lease owner"))
 	}
 	ref, err := s.doc(a)
 	if err != nil {
-		return fmt.Errorf("committing state of account %s: %w", a.ID, err)
+		return fail(err)
 	}
-	err = s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
-		rec, err := txGet(tx, ref)
-		if err != nil {
-			return err
-		}
-		if !rec.exists || rec.LeaseOwner != owner {
-			return leaseLost(owner, rec)
-		}
-		return tx.Update(ref, []firestore.Update{
-			{Path: fieldSecret, Value: st.Secret},
-			{Path: fieldVersion, Value: st.Version},
-			{Path: fieldPlatform, Value: orDelete(st.Platform)},
-			{Path: fieldRefreshedAt, Value: timestamp(st.RefreshedAt)},
-			{Path: fieldExpiresAt, Value: timestamp(st.ExpiresAt)},
-			{Path: fieldStatus, Value: string(st.Status)},
-			{Path: fieldLastError, Value: st.LastError},
-			{Path: fieldFailures, Value: int64(st.Failures)},
-			{Path: fieldLastAttemptAt, Value: timestamp(st.LastAttemptAt)},
-			{Path: fieldLeaseOwner, Value: firestore.Delete},
-			{Path: fieldLeaseExpiresAt, Value: firestore.Delete},
-		})
-	}, firestore.MaxAttempts(txAttempts))
+	rev, err := revisionOf(st)
 	if err != nil {
-		return fmt.Errorf("committing state of account %s: %w", a.ID, err)
+		return fail(err)
+	}
+	if rev.updateTime.IsZero() || rev.leaseOwner != owner {
+		return fail(fmt.Errorf("%s took no lease on it: %w", owner, refresh.ErrLeaseLost))
+	}
+	_, err = ref.Update(ctx, []firestore.Update{
+		{Path: fieldSecret, Value: st.Secret},
+		{Path: fieldVersion, Value: st.Version},
+		{Path: fieldPlatform, Value: orDelete(st.Platform)},
+		{Path: fieldRefreshedAt, Value: timestamp(st.RefreshedAt)},
+		{Path: fieldExpiresAt, Value: timestamp(st.ExpiresAt)},
+		{Path: fieldStatus, Value: string(st.Status)},
+		{Path: fieldLastError, Value: st.LastError},
+		{Path: fieldFailures, Value: int64(st.Failures)},
+		{Path: fieldLastAttemptAt, Value: timestamp(st.LastAttemptAt)},
+		{Path: fieldLeaseOwner, Value: firestore.Delete},
+		{Path: fieldLeaseExpiresAt, Value: firestore.Delete},
+	}, lastUpdated(rev))
+	if preconditionFailed(err) {
+		return fail(fmt.Errorf("the document changed since %s leased it (the lease expired and another pass took it): %w: %w",
+			owner, refresh.ErrLeaseLost, err))
+	}
+	if err != nil {
+		return fail(err)
 	}
 	return nil
 }
 
-func leaseLost(owner string, rec record) error {
-	if rec.LeaseOwner == "" {
-		return fmt.Errorf("%s no longer holds it, nobody does: %w", owner, refresh.ErrLeaseLost)
+// Release implements refresh.StateStore: one write on condition that the
+// document's update time is still the one owner's lease write gave it. A
+// document that holds nothing but the lease is deleted, so that an account
+// that never got state leaves nothing behind.
+func (s *Store) Release(ctx context.Context, a refresh.Account, owner string, leased refresh.State) error {
+	fail := func(err error) error {
+		return fmt.Errorf("releasing the lease on account %s: %w", a.ID, err)
 	}
-	return fmt.Errorf("%s holds it, not %s: %w", rec.LeaseOwner, owner, refresh.ErrLeaseLost)
-}
-
-// Release implements refresh.StateStore.
-func (s *Store) Release(ctx context.Context, a refresh.Account, owner string) error {
 	if owner == "" {
-		return fmt.Errorf("releasing the lease on account %s: empty lease owner", a.ID)
+		return fail(errors.New("empty lease owner"))
 	}
 	ref, err := s.doc(a)
 	if err != nil {
-		return fmt.Errorf("releasing the lease on account %s: %w", a.ID, err)
+		return fail(err)
 	}
-	err = s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
-		rec, err := txGet(tx, ref)
-		if err != nil {
-			return err
-		}
-		if !rec.exists || rec.LeaseOwner != owner {
-			return nil // someone else's lease, or none: nothing of ours to give up
-		}
-		return tx.Update(ref, []firestore.Update{
+	rev, err := revisionOf(leased)
+	if err != nil {
+		return fail(err)
+	}
+	if rev.updateTime.IsZero() || rev.leaseOwner != owner {
+		return nil // not a lease of owner's: nothing of ours to give up
+	}
+	if leased.Known() {
+		_, err = ref.Update(ctx, []firestore.Update{
 			{Path: fieldLeaseOwner, Value: firestore.Delete},
 			{Path: fieldLeaseExpiresAt, Value: firestore.Delete},
-		})
-	}, firestore.MaxAttempts(txAttempts))
+		}, lastUpdated(rev))
+	} else {
+		_, err = ref.Delete(ctx, lastUpdated(rev))
+	}
+	if preconditionFailed(err) {
+		return nil // the lease expired and another pass took it
+	}
 	if err != nil {
-		return fmt.Errorf("releasing the lease on account %s: %w", a.ID, err)
+		return fail(err)
 	}
 	return nil
 }
@@ -297,16 +373,6 @@ type record struct {
 	LastAttemptAt  time.Time `firestore:"lastAttemptAt"`
 	LeaseOwner     string    `firestore:"leaseOwner"`
 	LeaseExpiresAt time.Time `firestore:"leaseExpiresAt"`
-}
-
-// txGet reads the document under the transaction; a missing document is
-// a record that does not exist, not an error.
-func txGet(tx *firestore.Transaction, ref *firestore.DocumentRef) (record, error) {
-	snaps, err := tx.GetAll([]*firestore.DocumentRef{ref})
-	if err != nil {
-		return record{}, err
-	}
-	return decode(snaps[0])
 }
 
 // decode reads a snapshot; null timestamps read as the zero time.

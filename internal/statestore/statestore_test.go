@@ -2,7 +2,6 @@ package statestore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/fakeclock"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 )
 
 func TestMain(m *testing.M) { os.Exit(firestoreemu.Main(m)) }
@@ -37,6 +37,9 @@ type env struct {
 	store   *Store
 	raw     *firestore.Client
 	clock   *fakeclock.Clock
+	// held is the last lease each owner took on each account with
+	// lease, by account and owner: what commit writes under.
+	held map[[2]string]refresh.State
 }
 
 func newEnv(t *testing.T, database string) env {
@@ -62,7 +65,7 @@ func newEnv(t *testing.T, database string) env {
 	t.Cleanup(func() { raw.Close() })
 	c := fakeclock.New(t0)
 	s.Now = c.Now
-	return env{project: project, store: s, raw: raw, clock: c}
+	return env{project: project, store: s, raw: raw, clock: c, held: map[[2]string]refresh.State{}}
 }
 
 func account(id string) refresh.Account {
@@ -108,20 +111,35 @@ func (e env) doc(t *testing.T, id string) map[string]any {
 
 func keys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
+// lease takes the account's lease as a pass does, reading the document
+// first, and keeps it for commit.
 func (e env) lease(t *testing.T, id, owner string, until time.Time) refresh.State {
 	t.Helper()
-	st, err := e.store.Lease(context.Background(), account(id), owner, until)
+	st, err := leases.Take(context.Background(), e.store, account(id), owner, until)
 	if err != nil {
 		t.Fatalf("Lease(%s, %s): %v", id, owner, err)
 	}
+	e.held[[2]string{id, owner}] = st
 	return st
 }
 
+// commit writes st under the lease owner last took on the account.
 func (e env) commit(t *testing.T, id, owner string, st refresh.State) {
 	t.Helper()
+	st.Rev = e.held[[2]string{id, owner}].Rev
 	if err := e.store.Commit(context.Background(), account(id), owner, st); err != nil {
 		t.Fatalf("Commit(%s, %s): %v", id, owner, err)
 	}
+}
+
+// read is the account's State as Load gives it, revision included.
+func (e env) read(t *testing.T, id string) refresh.State {
+	t.Helper()
+	states, err := e.store.Load(context.Background(), []refresh.Account{account(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return states[id]
 }
 
 // countingClient is a real client on a real connection to the emulator
@@ -187,8 +205,13 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids, want := slices.Sorted(maps.Keys(got)), []string{"full", "partial"}; !slices.Equal(ids, want) {
+	// A bare lease has a record, without state: Load gives it, so that the
+	// next Lease has its revision.
+	if ids, want := slices.Sorted(maps.Keys(got)), []string{"bare", "full", "partial"}; !slices.Equal(ids, want) {
 		t.Fatalf("Load gave states of %v, want %v", ids, want)
+	}
+	if got["bare"].Known() || got["bare"].Rev == nil {
+		t.Errorf("bare: got %+v, want no state and a revision", got["bare"])
 	}
 	if !sameState(got["full"], fullState("full")) {
 		t.Errorf("full: got %+v, want %+v", got["full"], fullState("full"))
@@ -295,219 +318,6 @@ func TestStoredSchema(t *testing.T) {
 	}
 }
 
-func TestLease(t *testing.T) {
-	t.Parallel()
-	until := t0.Add(time.Minute)
-	tests := []struct {
-		name   string
-		now    time.Time // when the second pass asks
-		owner  string
-		busy   bool
-		expiry time.Time // leaseExpiresAt afterwards
-	}{
-		{"other owner, unexpired", t0, "pass-2", true, until},
-		{"other owner, a moment before expiry", until.Add(-time.Microsecond), "pass-2", true, until},
-		{"other owner, at expiry", until, "pass-2", false, t0.Add(time.Hour)},
-		{"other owner, expired", until.Add(time.Second), "pass-2", false, t0.Add(time.Hour)},
-		{"same owner extends", t0, "pass-1", false, t0.Add(time.Hour)},
-		{"same owner after expiry", until.Add(time.Hour), "pass-1", false, t0.Add(time.Hour)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, "")
-			e.lease(t, "main", "pass-1", until)
-			e.commit(t, "main", "pass-1", fullState("main"))
-			e.lease(t, "main", "pass-1", until)
-
-			e.clock.Set(tt.now)
-			st, err := e.store.Lease(context.Background(), account("main"), tt.owner, t0.Add(time.Hour))
-			doc := e.doc(t, "main")
-			if tt.busy {
-				if !errors.Is(err, refresh.ErrBusy) {
-					t.Fatalf("Lease = %v, want ErrBusy", err)
-				}
-				if msg := err.Error(); !strings.HasPrefix(msg, "taking the lease on account main: ") {
-					t.Errorf("error %q does not say what failed", msg)
-				}
-				if doc["leaseOwner"] != "pass-1" {
-					t.Errorf("a refused Lease changed leaseOwner to %v", doc["leaseOwner"])
-				}
-			} else {
-				if err != nil {
-					t.Fatalf("Lease: %v", err)
-				}
-				if !sameState(st, fullState("main")) {
-					t.Errorf("Lease read %+v, want %+v", st, fullState("main"))
-				}
-				if doc["leaseOwner"] != tt.owner {
-					t.Errorf("leaseOwner = %v, want %s", doc["leaseOwner"], tt.owner)
-				}
-			}
-			if exp, _ := doc["leaseExpiresAt"].(time.Time); !exp.Equal(tt.expiry) {
-				t.Errorf("leaseExpiresAt = %v, want %v", doc["leaseExpiresAt"], tt.expiry)
-			}
-		})
-	}
-}
-
-func TestLeaseContention(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "")
-	const passes = 20
-	var (
-		wg    sync.WaitGroup
-		ready sync.WaitGroup
-		start = make(chan struct{})
-		errs  = make([]error, passes)
-	)
-	ready.Add(passes)
-	for i := range passes {
-		wg.Go(func() {
-			ready.Done()
-			<-start
-			_, errs[i] = e.store.Lease(context.Background(), account("main"), fmt.Sprintf("pass-%d", i), t0.Add(time.Minute))
-		})
-	}
-	ready.Wait()
-	close(start)
-	wg.Wait()
-
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Errorf("passes %d and %d both took the lease", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, refresh.ErrBusy):
-			t.Errorf("pass %d: %v, want ErrBusy", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no pass took the lease")
-	}
-	if got, want := e.doc(t, "main")["leaseOwner"], fmt.Sprintf("pass-%d", winner); got != want {
-		t.Errorf("leaseOwner = %v, want the winner %s", got, want)
-	}
-}
-
-// Firestore makes a transaction wait for a document another transaction
-// holds, and aborts it when the wait is too long; that lease is busy too.
-func TestLeaseWhileDocumentLocked(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "")
-	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
-	e.clock.Set(t0.Add(2 * time.Minute)) // the lease itself is free to take
-	var leaseErr error
-	var once sync.Once
-	_ = e.raw.RunTransaction(context.Background(), func(_ context.Context, tx *firestore.Transaction) error {
-		if _, err := tx.Get(e.raw.Collection(collection).Doc("main")); err != nil {
-			return err
-		}
-		once.Do(func() {
-			_, leaseErr = e.store.Lease(context.Background(), account("main"), "pass-2", t0.Add(time.Hour))
-		})
-		return nil
-	}, firestore.MaxAttempts(1))
-	if !errors.Is(leaseErr, refresh.ErrBusy) {
-		t.Fatalf("Lease of a locked document = %v, want ErrBusy", leaseErr)
-	}
-	if got := e.doc(t, "main")["leaseOwner"]; got != "pass-1" {
-		t.Errorf("leaseOwner = %v after a refused Lease, want pass-1", got)
-	}
-}
-
-func TestCommitWithLostLeaseWritesNothing(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "")
-	ctx := context.Background()
-	before := fullState("main")
-	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
-	e.commit(t, "main", "pass-1", before)
-	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
-	e.clock.Set(t0.Add(2 * time.Minute))
-	e.lease(t, "main", "pass-2", t0.Add(5*time.Minute))
-	stored := e.doc(t, "main")
-
-	late := refresh.State{Secret: before.Secret, Version: before.Secret + "/versions/8", Status: refresh.StatusOK, RefreshedAt: t0}
-	err := e.store.Commit(ctx, account("main"), "pass-1", late)
-	if !errors.Is(err, refresh.ErrLeaseLost) {
-		t.Fatalf("Commit by the lease's former owner = %v, want ErrLeaseLost", err)
-	}
-	if msg := err.Error(); !strings.HasPrefix(msg, "committing state of account main: ") {
-		t.Errorf("error %q does not say what failed", msg)
-	}
-	if after := e.doc(t, "main"); !maps.Equal(after, stored) {
-		t.Errorf("a refused Commit changed the document from %v to %v", stored, after)
-	}
-
-	// Nobody's lease at all.
-	err = e.store.Commit(ctx, account("new"), "pass-1", late)
-	if !errors.Is(err, refresh.ErrLeaseLost) {
-		t.Errorf("Commit without a lease = %v, want ErrLeaseLost", err)
-	}
-	if doc := e.doc(t, "new"); doc != nil {
-		t.Errorf("a refused Commit created %v", doc)
-	}
-
-	// A released lease is lost too.
-	e.lease(t, "other", "pass-1", t0.Add(time.Hour))
-	if err := e.store.Release(ctx, account("other"), "pass-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.Commit(ctx, account("other"), "pass-1", late); !errors.Is(err, refresh.ErrLeaseLost) {
-		t.Errorf("Commit after Release = %v, want ErrLeaseLost", err)
-	}
-}
-
-func TestRelease(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "")
-	ctx := context.Background()
-	st := fullState("main")
-	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
-	e.commit(t, "main", "pass-1", st)
-	e.lease(t, "main", "pass-1", t0.Add(time.Minute))
-	held := e.doc(t, "main")
-
-	if err := e.store.Release(ctx, account("main"), "pass-2"); err != nil {
-		t.Fatalf("Release by a non-owner: %v", err)
-	}
-	if after := e.doc(t, "main"); !maps.Equal(after, held) {
-		t.Errorf("Release by a non-owner changed the document from %v to %v", held, after)
-	}
-	if _, err := e.store.Lease(ctx, account("main"), "pass-2", t0.Add(time.Minute)); !errors.Is(err, refresh.ErrBusy) {
-		t.Errorf("Lease after a non-owner's Release = %v, want ErrBusy", err)
-	}
-
-	if err := e.store.Release(ctx, account("main"), "pass-1"); err != nil {
-		t.Fatalf("Release by the owner: %v", err)
-	}
-	doc := e.doc(t, "main")
-	if _, ok := doc["leaseOwner"]; ok {
-		t.Errorf("leaseOwner survives Release: %v", doc)
-	}
-	if _, ok := doc["leaseExpiresAt"]; ok {
-		t.Errorf("leaseExpiresAt survives Release: %v", doc)
-	}
-	loaded, err := e.store.Load(ctx, []refresh.Account{account("main")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !sameState(loaded["main"], st) {
-		t.Errorf("Release changed the state to %+v, want %+v", loaded["main"], st)
-	}
-	e.lease(t, "main", "pass-2", t0.Add(time.Minute))
-
-	if err := e.store.Release(ctx, account("missing"), "pass-1"); err != nil {
-		t.Errorf("Release of an account without a document: %v", err)
-	}
-	if doc := e.doc(t, "missing"); doc != nil {
-		t.Errorf("Release created %v", doc)
-	}
-}
-
 func TestNamedDatabase(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "refresher")
@@ -544,12 +354,15 @@ func TestInvalidInput(t *testing.T) {
 		if _, err := e.store.Load(ctx, []refresh.Account{a}); err == nil {
 			t.Errorf("Load of account ID %q succeeded", id)
 		}
-		if _, err := e.store.Lease(ctx, a, "pass-1", t0.Add(time.Minute)); err == nil {
+		if _, err := e.store.Lease(ctx, a, "pass-1", t0.Add(time.Minute), refresh.State{}); err == nil {
 			t.Errorf("Lease of account ID %q succeeded", id)
 		}
 	}
-	if _, err := e.store.Lease(ctx, account("main"), "", t0.Add(time.Minute)); err == nil {
+	if _, err := e.store.Lease(ctx, account("main"), "", t0.Add(time.Minute), refresh.State{}); err == nil {
 		t.Error("Lease with an empty owner succeeded")
+	}
+	if _, err := e.store.Lease(ctx, account("main"), "pass-1", t0.Add(time.Minute), refresh.State{Rev: "not a revision"}); err == nil {
+		t.Error("Lease with another store's revision succeeded")
 	}
 	if err := e.store.Commit(ctx, account("main"), "", fullState("main")); err == nil {
 		t.Error("Commit with an empty owner succeeded")

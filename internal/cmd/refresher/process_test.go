@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
@@ -466,10 +467,11 @@ func (w *world) expireLease(account string) {
 	w.t.Helper()
 	s := w.openStore(func() time.Time { return time.Now().Add(time.Hour) })
 	a := s.Account(account)
-	if _, err := s.Lease(context.Background(), a, "test-lease-expiry", time.Now()); err != nil {
+	leased, err := leases.Take(context.Background(), s, a, "test-lease-expiry", time.Now())
+	if err != nil {
 		w.t.Fatalf("taking over the lease: %v", err)
 	}
-	if err := s.Release(context.Background(), a, "test-lease-expiry"); err != nil {
+	if err := s.Release(context.Background(), a, "test-lease-expiry", leased); err != nil {
 		w.t.Fatalf("releasing the lease: %v", err)
 	}
 }

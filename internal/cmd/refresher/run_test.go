@@ -10,6 +10,7 @@ import (
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
@@ -177,7 +178,7 @@ func TestRunExitCode(t *testing.T) {
 		w := newWorld(t, local)
 		w.seed("main", 3*day)
 		s := w.openStore(nil)
-		if _, err := s.Lease(context.Background(), s.Account("main"), "another-pass", time.Now().Add(time.Hour)); err != nil {
+		if _, err := leases.Take(context.Background(), s, s.Account("main"), "another-pass", time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		r := w.run("run")
