@@ -10,6 +10,7 @@ import (
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
 // quickerPass marks the record staleLoad's other pass leaves.
@@ -28,7 +29,7 @@ func (s *staleLoad) Load(ctx context.Context, accounts []refresh.Account) (map[s
 	states, err := s.StateStore.Load(ctx, accounts)
 	s.once.Do(func() {
 		a := s.h.account(s.id)
-		leased, lerr := leases.Take(ctx, s.StateStore, a, "quicker-pass", s.h.clock.Now().Add(time.Minute))
+		leased, lerr := leases.Take(ctx, s.StateStore, a, "quicker-pass", s.h.Clock.Now().Add(time.Minute))
 		if lerr == nil {
 			leased.LastError = quickerPass
 			lerr = s.StateStore.Commit(ctx, a, "quicker-pass", leased)
@@ -65,12 +66,90 @@ func TestStaleReadIsBusy(t *testing.T) {
 			if r := result(t, rep, "main"); r.Result != refresh.ResultBusy || !rep.OK() {
 				t.Fatalf("%+v, want busy", rep)
 			}
-			if h.th.TotalCalls() != 0 || len(h.versions("main")) != 1 {
+			if h.TH.TotalCalls() != 0 || len(h.versions("main")) != 1 {
 				t.Error("an account leased from a stale read was worked on")
 			}
 			if st, _ := h.state("main"); st.LastError != quickerPass || st.Failures != 0 {
 				t.Errorf("the record is %+v, not as the quicker pass left it", st)
 			}
 		})
+	}
+}
+
+// TestBusy: an account whose lease another pass holds is reported busy and
+// left alone; once that lease expires the next pass works on it.
+func TestBusy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		state bool // the account already has state (ok, due)
+	}{
+		{"no state yet", false},
+		{"due state", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			ctx := context.Background()
+			a := h.account("main")
+			_, v := h.seed("main", 72*time.Hour)
+			if tt.state {
+				h.writeState("main", refresh.State{
+					Secret: a.Secret, Version: v.Name, Status: refresh.StatusOK,
+					RefreshedAt: v.CreateTime, ExpiresAt: v.CreateTime.Add(60 * 24 * time.Hour),
+				})
+			}
+			if _, err := leases.Take(ctx, h.Store, a, "another-pass", h.Clock.Now().Add(10*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := h.state("main")
+
+			rep := h.pass()
+			if r := result(t, rep, "main"); r.Result != refresh.ResultBusy || !rep.OK() {
+				t.Fatalf("%+v, want busy without failing the pass", rep)
+			}
+			if h.TH.TotalCalls() != 0 || len(h.versions("main")) != 1 {
+				t.Error("a busy account was worked on")
+			}
+			// Not even the record's revision moved: a busy account costs
+			// no write.
+			if after, _ := h.state("main"); after != before {
+				t.Errorf("busy account's record changed: %+v, was %+v", after, before)
+			}
+			if _, err := leases.Take(ctx, h.Store, a, "third-pass", h.Clock.Now().Add(time.Minute)); !errors.Is(err, refresh.ErrBusy) {
+				t.Errorf("the other pass's lease was not left in place: leasing gave %v", err)
+			}
+
+			h.Clock.Advance(10*time.Minute + time.Second)
+			if r := result(t, h.pass(), "main"); r.Result != refresh.ResultRefreshed {
+				t.Fatalf("after the lease expired: %+v, want refreshed", r)
+			}
+		})
+	}
+}
+
+// A pass cancelled while Threads is answering (Ctrl-C on `refresher run`)
+// still records the attempt and gives the lease back, so that the next pass
+// is not kept out for the lease's lifetime.
+func TestCancelledPassReleasesTheLease(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, threadsfake.Latency(500*time.Millisecond))
+	h.seed("main", 72*time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	rep := h.passCtx(ctx)
+	if r := rep.Accounts[0]; r.Result != refresh.ResultFailed {
+		t.Fatalf("cancelled pass: %+v, want failed", r)
+	}
+	states, err := h.Store.Load(context.Background(), []refresh.Account{h.account("main")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := states["main"]; st.Status != refresh.StatusFailing || st.Failures != 1 {
+		t.Errorf("state after the cancelled pass: %+v, want the attempt recorded as failing", st)
+	}
+	if r := h.pass().Accounts[0]; r.Result != refresh.ResultRefreshed {
+		t.Errorf("next pass: %+v, want refreshed (not busy)", r)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
@@ -53,22 +51,22 @@ func TestHoursLeft(t *testing.T) {
 	const lifetime = 60 * 24 * time.Hour // what an adopted version is given
 	h.seed("refreshed", 72*time.Hour)
 	h.seed("adopted", 90*time.Minute) // expires in 60 days less 1h30m
-	if _, err := h.store.CreateSecret(ctx, "empty"); err != nil {
+	if _, err := h.Store.CreateSecret(ctx, "empty"); err != nil {
 		t.Fatal(err)
 	}
 	_, bv := h.seed("busy", 30*time.Hour)
 	h.writeState("busy", refresh.State{Secret: h.account("busy").Secret, Version: bv.Name, Status: refresh.StatusOK,
 		RefreshedAt: bv.CreateTime, ExpiresAt: bv.CreateTime.Add(lifetime)})
-	if _, err := leases.Take(ctx, h.store, h.account("busy"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
+	if _, err := leases.Take(ctx, h.Store, h.account("busy"), "another-pass", h.Clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	// A token that died 30 minutes ago, with the state still failing.
-	dv := h.addVersion("dead", lifetime+30*time.Minute, []byte(`{"access_token":"THAAdeadtokenvalue"}`))
+	dv := h.AddVersion("dead", lifetime+30*time.Minute, []byte(`{"access_token":"THAAdeadtokenvalue"}`))
 	h.seen["THAAdeadtokenvalue"] = true
 	h.writeState("dead", refresh.State{Secret: h.account("dead").Secret, Version: dv.Name, Status: refresh.StatusNeedsReauth,
 		LastError: "Threads: token expired", RefreshedAt: dv.CreateTime, ExpiresAt: dv.CreateTime.Add(lifetime)})
 
-	mark := len(h.logs.String())
+	mark := len(h.Logs.String())
 	rep := h.pass()
 	want := map[string]*int{
 		"refreshed": intp(threadsfake.DefaultExpiresIn / 3600), // 1439: a little under 60 days
@@ -77,7 +75,7 @@ func TestHoursLeft(t *testing.T) {
 		"dead":      intp(-1), // -30m rounds down, not to 0
 		"empty":     nil,
 	}
-	lines := hoursLeftLines(t, h.logs.String()[mark:])
+	lines := hoursLeftLines(t, h.Logs.String()[mark:])
 	for id, w := range want {
 		r := result(t, rep, id)
 		switch {
@@ -107,8 +105,8 @@ func TestHoursLeft(t *testing.T) {
 	}
 
 	// Status tells the same from stored state, at the clock's time.
-	h.clock.Advance(25 * time.Hour)
-	st, err := h.engine.Status(ctx)
+	h.Clock.Advance(25 * time.Hour)
+	st, err := h.Engine.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,60 +124,4 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
-}
-
-// panicky is a TokenRefresher (the engine's own interface) that panics with
-// a value holding the token it was given, for the one account whose token
-// it is told, and refreshes the others with the real client.
-type panicky struct {
-	next  refresh.TokenRefresher
-	token string
-}
-
-func (p *panicky) Refresh(ctx context.Context, token string) (graph.Token, error) {
-	if token == p.token {
-		panic("refreshing " + token + " went wrong")
-	}
-	return p.next.Refresh(ctx, token)
-}
-
-// TestWorkerPanicReachesTheCaller: a panic in an account's worker is raised
-// again in the goroutine that called Pass, as a *refresh.Panic with the
-// worker's stack, after the other accounts were finished and recorded; its
-// text holds no token.
-func TestWorkerPanicReachesTheCaller(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, func(e *refresh.Engine) { e.Concurrency = 1 })
-	bad, _ := h.seed("bad", 72*time.Hour)
-	for _, id := range []string{"good1", "good2"} {
-		h.seed(id, 72*time.Hour)
-	}
-	h.engine.Platforms[payload.PlatformThreads] = &panicky{next: h.engine.Platforms[payload.PlatformThreads], token: bad}
-
-	var got any
-	func() {
-		defer func() { got = recover() }()
-		_, _ = h.engine.Pass(context.Background())
-	}()
-	p, ok := got.(*refresh.Panic)
-	if !ok {
-		t.Fatalf("Pass raised %T (%v), want a *refresh.Panic", got, got != nil)
-	}
-	if s, _ := p.Value.(string); !strings.Contains(s, bad) {
-		t.Error("Panic.Value is not the worker's own panic value")
-	}
-	if !strings.Contains(string(p.Stack), "(*panicky).Refresh") {
-		t.Errorf("Panic.Stack is not the worker's stack:\n%s", p.Stack)
-	}
-	if strings.Contains(p.Error(), bad) {
-		t.Errorf("Panic.Error() holds the token: %s", p.Error())
-	}
-	for _, id := range []string{"good1", "good2"} {
-		if st, _ := h.state(id); st.Status != refresh.StatusOK || !strings.HasSuffix(st.Version, "/versions/2") {
-			t.Errorf("%s: state %+v, want its refresh finished and recorded before the panic was raised", id, st)
-		}
-	}
-	if logs := h.logs.String(); strings.Contains(logs, "refresh pass done") || strings.Contains(logs, bad) {
-		t.Errorf("a pass that panicked logged \"refresh pass done\", or the token:\n%s", logs)
-	}
 }

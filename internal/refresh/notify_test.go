@@ -38,11 +38,11 @@ func (l *listener) TokenChanged(ctx context.Context, c refresh.Change) error {
 	// Read straight from the store: the harness's helpers are for the
 	// test's goroutine, and this runs in an account worker.
 	a := l.h.account(c.Account)
-	states, err := l.h.store.Load(ctx, []refresh.Account{a})
+	states, err := l.h.Store.Load(ctx, []refresh.Account{a})
 	if err != nil {
 		return err
 	}
-	cur, _, err := refresh.Current(ctx, l.h.store, a)
+	cur, _, err := refresh.Current(ctx, l.h.Store, a)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 	h.seed("due", 72*time.Hour)
 	h.seed("added", time.Hour) // added by hand, not due: adopted
 	dead, _ := h.seed("dead", 72*time.Hour)
-	h.th.Revoke(dead)
+	h.TH.Revoke(dead)
 	_, dv := h.seed("byhand", 72*time.Hour) // adopted, then refreshed at once
 
 	check := func(pass string, want map[string]refresh.ChangeEvent) {
@@ -129,23 +129,23 @@ func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 		t.Errorf("byhand: newest version %d, want the refresh's", cur.Number)
 	}
 
-	h.clock.Advance(time.Hour)
+	h.Clock.Advance(time.Hour)
 	h.pass()
 	check("fresh pass", nil)
 
 	// A person logs in again for dead: the new version is adopted, though
 	// its refresh fails (Threads is down), since it is the current token.
-	h.clock.Advance(time.Hour)
+	h.Clock.Advance(time.Hour)
 	h.seed("dead", 48*time.Hour)
-	h.th.FailNext(threadsfake.PathRefresh, threadsfake.Transient, 3) // every attempt
+	h.TH.FailNext(threadsfake.PathRefresh, threadsfake.Transient, 3) // every attempt
 	if r := result(t, h.pass(), "dead"); r.Result != refresh.ResultFailed {
 		t.Fatalf("dead after a new login with Threads down: %+v, want failed", r)
 	}
 	check("after a new login", map[string]refresh.ChangeEvent{"dead": refresh.ChangeAdopted})
 
 	// Busy: another pass holds the lease; nothing is told for it.
-	h.clock.Advance(25 * time.Hour)
-	if _, err := leases.Take(context.Background(), h.store, h.account("due"), "another-pass", h.clock.Now().Add(time.Hour)); err != nil {
+	h.Clock.Advance(25 * time.Hour)
+	if _, err := leases.Take(context.Background(), h.Store, h.account("due"), "another-pass", h.Clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	rep := h.pass()
@@ -199,7 +199,7 @@ func TestNotifierFailureChangesNothing(t *testing.T) {
 			if n := len(l.take()); n != 2 {
 				t.Errorf("the notifier was called %d times, want 2", n)
 			}
-			logs := h.logs.String()
+			logs := h.Logs.String()
 			for _, id := range []string{"one", "two"} {
 				if !strings.Contains(logs, `"severity":"WARNING","message":"token change not published; consumers reading latest still get the new token","account":"`+id+`"`) {
 					t.Errorf("no WARNING naming %s:\n%s", id, logs)
@@ -244,7 +244,7 @@ func TestNotifierWaitsForTheRecord(t *testing.T) {
 	if got := l.take(); len(got) != 0 {
 		t.Errorf("told %+v before the state recorded it", got)
 	}
-	h.clock.Advance(time.Hour)
+	h.Clock.Advance(time.Hour)
 	if r := result(t, h.pass(), "main"); r.Result != refresh.ResultRolledForward {
 		t.Fatalf("next pass: %+v, want rolled_forward", r)
 	}

@@ -8,17 +8,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
 )
 
-// These tests check how a pass spends its Threads slots: a slot holds one
-// Threads call and nothing else, and an account that cannot get one in
-// time is skipped, never refreshed too late.
+// These tests check how a pass spends its time and its Threads slots:
+// CONCURRENCY bounds the Threads calls made at once, a slot holds one
+// Threads call and nothing else, and an account that cannot start or get a
+// slot in time is skipped, never refreshed too late.
 
 // tracedSecrets, tracedStates and tracedThreads write a line into the
 // engine's own log before each call, so that the log is one ordered record
@@ -113,7 +118,7 @@ func TestSlotsHoldOnlyThreadsCalls(t *testing.T) {
 		tok, _ := h.seed(id, 72*time.Hour)
 		threads.owner[tok] = id
 	}
-	mark := len(h.logs.String())
+	mark := len(h.Logs.String())
 	if rep := h.pass(); rep.Refreshed != n {
 		t.Fatalf("%+v, want %d refreshed", rep, n)
 	}
@@ -124,7 +129,7 @@ func TestSlotsHoldOnlyThreadsCalls(t *testing.T) {
 		slots       int
 	}
 	accounts := map[string]*account{}
-	for _, raw := range strings.Split(strings.TrimSpace(h.logs.String()[mark:]), "\n") {
+	for _, raw := range strings.Split(strings.TrimSpace(h.Logs.String()[mark:]), "\n") {
 		var line struct {
 			Message string `json:"message"`
 			Account string `json:"account"`
@@ -208,7 +213,7 @@ func TestSkippedWaitingForASlot(t *testing.T) {
 	h.seed("b", 72*time.Hour)
 	// StartBudget is 3 × 2 s + 10 s: the cutoff for a slot is 300 ms
 	// after the start, and the first Threads call holds its slot past it.
-	budget := refresh.StartBudget(h.engine.ThreadsTimeout)
+	budget := refresh.StartBudget(h.Engine.ThreadsTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), budget+300*time.Millisecond)
 	defer cancel()
 	time.AfterFunc(time.Second, func() { close(threads.release) })
@@ -230,7 +235,7 @@ func TestSkippedWaitingForASlot(t *testing.T) {
 	if skipped == "" || rep.Refreshed != 1 || !rep.OK() {
 		t.Fatalf("%+v, want one refreshed and one skipped, the pass ok", rep)
 	}
-	if n := h.th.TotalCalls(); n != 1 {
+	if n := h.TH.TotalCalls(); n != 1 {
 		t.Errorf("Threads called %d times, want once (the skipped account never)", n)
 	}
 	if len(h.versions(skipped)) != 1 {
@@ -241,5 +246,127 @@ func TestSkippedWaitingForASlot(t *testing.T) {
 	}
 	if r := result(t, h.pass(), skipped); r.Result != refresh.ResultRefreshed {
 		t.Errorf("next pass: %s %+v, want refreshed", skipped, r)
+	}
+}
+
+// TestSkippedNearDeadline: with less than 3 x ThreadsTimeout + 10s left, a
+// pass starts no account, and still reports fresh ones as fresh.
+func TestSkippedNearDeadline(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		deadline time.Duration
+		want     refresh.Result
+	}{
+		{10 * time.Second, refresh.ResultSkipped}, // 3 x 2s + 10s = 16s needed
+		{15 * time.Second, refresh.ResultSkipped},
+		{time.Minute, refresh.ResultRefreshed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.deadline.String(), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			h.seed("fresh", time.Hour)
+			if r := result(t, h.pass(), "fresh"); r.Result != refresh.ResultRolledForward {
+				t.Fatalf("setting up: %+v", r)
+			}
+			h.seed("due", 72*time.Hour)
+			h.seed("new", 48*time.Hour)
+			ctx, cancel := context.WithTimeout(context.Background(), tt.deadline)
+			defer cancel()
+
+			rep := h.passCtx(ctx)
+			if r := result(t, rep, "fresh"); r.Result != refresh.ResultFresh {
+				t.Errorf("fresh account: %+v, want fresh", r)
+			}
+			for _, id := range []string{"due", "new"} {
+				r := result(t, rep, id)
+				if r.Result != tt.want {
+					t.Errorf("%s: %+v, want %s", id, r, tt.want)
+				}
+				if tt.want != refresh.ResultSkipped {
+					continue
+				}
+				if r.Error == "" {
+					t.Errorf("%s skipped without saying why", id)
+				}
+				if len(h.versions(id)) != 1 {
+					t.Errorf("skipped %s got a new version", id)
+				}
+				if _, ok := h.state(id); ok {
+					t.Errorf("skipped %s got state", id)
+				}
+				// No lease was left behind.
+				if _, err := leases.Take(ctx, h.Store, h.account(id), "next-pass", h.Clock.Now().Add(time.Minute)); err != nil {
+					t.Errorf("leasing skipped %s: %v", id, err)
+				}
+			}
+			if tt.want == refresh.ResultSkipped {
+				if h.TH.TotalCalls() != 0 {
+					t.Errorf("Threads called %d times in a pass that skipped everything", h.TH.TotalCalls())
+				}
+				if !rep.OK() || rep.Failed != 0 {
+					t.Errorf("skipped accounts made the pass fail: %+v", rep)
+				}
+			}
+		})
+	}
+}
+
+// inflight counts concurrent Threads calls. It wraps the real client: the
+// engine's own TokenRefresher interface, not a Google client.
+type inflight struct {
+	next     refresh.TokenRefresher
+	cur, max atomic.Int32
+}
+
+func (f *inflight) Refresh(ctx context.Context, token string) (threads.Token, error) {
+	n := f.cur.Add(1)
+	defer f.cur.Add(-1)
+	for {
+		m := f.max.Load()
+		if n <= m || f.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return f.next.Refresh(ctx, token)
+}
+
+// TestConcurrencyBound: CONCURRENCY bounds the accounts worked on at once.
+func TestConcurrencyBound(t *testing.T) {
+	t.Parallel()
+	const latency = 200 * time.Millisecond
+	tests := []struct {
+		concurrency int
+		accounts    int
+	}{
+		{2, 6},
+		{3, 6},
+	}
+	for _, tt := range tests {
+		t.Run("CONCURRENCY="+strconv.Itoa(tt.concurrency), func(t *testing.T) {
+			t.Parallel()
+			counter := &inflight{}
+			h := newHarness(t, func(e *refresh.Engine) {
+				e.Concurrency = tt.concurrency
+				counter.next = e.Platforms[payload.PlatformThreads]
+				e.Platforms[payload.PlatformThreads] = counter
+			}, threadsfake.Latency(latency))
+			for i := range tt.accounts {
+				h.seed("acct"+strconv.Itoa(i), 72*time.Hour)
+			}
+			start := time.Now()
+			rep := h.pass()
+			elapsed := time.Since(start)
+			if rep.Refreshed != tt.accounts {
+				t.Fatalf("%+v, want %d refreshed", rep, tt.accounts)
+			}
+			waves := (tt.accounts + tt.concurrency - 1) / tt.concurrency
+			if least := time.Duration(waves) * latency; elapsed < least {
+				t.Errorf("pass took %s, less than %d waves of %s", elapsed, waves, latency)
+			}
+			if got := int(counter.max.Load()); got != tt.concurrency {
+				t.Errorf("at most %d Threads calls at once, want exactly %d", got, tt.concurrency)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/instagram"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/localengine"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
@@ -18,11 +19,11 @@ func newPlatformsHarness(t *testing.T) (*harness, *threadsfake.Server) {
 	t.Helper()
 	ig := threadsfake.Start(t, threadsfake.Instagram())
 	h := newHarness(t, func(e *refresh.Engine) {
-		e.Platforms[payload.PlatformInstagram] = instagram.New(ig.URL(), ig.OAuthURL(), defaultThreadsTimeout, nil).Refresher()
+		e.Platforms[payload.PlatformInstagram] = instagram.New(ig.URL(), ig.OAuthURL(), localengine.ThreadsTimeout, nil).Refresher()
 	})
-	th := h.th
-	h.clock.OnSet = func(now time.Time) { th.SetNow(now); ig.SetNow(now) }
-	h.clock.Set(h.clock.Now())
+	th := h.TH
+	h.Clock.OnSet = func(now time.Time) { th.SetNow(now); ig.SetNow(now) }
+	h.Clock.Set(h.Clock.Now())
 	return h, ig
 }
 
@@ -30,16 +31,16 @@ func newPlatformsHarness(t *testing.T) (*harness, *threadsfake.Server) {
 // stores it as `refresher add --platform instagram` does.
 func (h *harness) seedInstagram(ig *threadsfake.Server, id string, age time.Duration) (string, refresh.Version) {
 	h.t.Helper()
-	tok := ig.IssueLongLived("1784"+id, "ig_"+id, h.clock.Now().Add(-age))
+	tok := ig.IssueLongLived("1784"+id, "ig_"+id, h.Clock.Now().Add(-age))
 	h.seen[tok] = true
-	return tok, h.addVersion(id, age, payload.NewFor(payload.PlatformInstagram, tok, "1784"+id, "ig_"+id))
+	return tok, h.AddVersion(id, age, payload.NewFor(payload.PlatformInstagram, tok, "1784"+id, "ig_"+id))
 }
 
 // logLine returns the last "account processed" line of the account.
 func (h *harness) logLine(id string) map[string]any {
 	h.t.Helper()
 	var last map[string]any
-	for _, raw := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+	for _, raw := range strings.Split(strings.TrimSpace(h.Logs.String()), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(raw), &m) == nil && m["message"] == "account processed" && m["account"] == id {
 			last = m
@@ -70,20 +71,20 @@ func TestPlatformsSideBySide(t *testing.T) {
 			t.Errorf("%s: log line %v, want platform %s", id, line, want)
 		}
 	}
-	if th, n := h.th.Calls(threadsfake.PathRefresh), ig.Calls(threadsfake.PathRefresh); th != 1 || n != 1 {
+	if th, n := h.TH.Calls(threadsfake.PathRefresh), ig.Calls(threadsfake.PathRefresh); th != 1 || n != 1 {
 		t.Errorf("refresh calls: Threads %d, Instagram %d; want one each", th, n)
 	}
-	if h.th.TotalCalls() != 1 || ig.TotalCalls() != 1 {
-		t.Errorf("calls: Threads %d, Instagram %d; want one refresh each and nothing else", h.th.TotalCalls(), ig.TotalCalls())
+	if h.TH.TotalCalls() != 1 || ig.TotalCalls() != 1 {
+		t.Errorf("calls: Threads %d, Instagram %d; want one refresh each and nothing else", h.TH.TotalCalls(), ig.TotalCalls())
 	}
 	newIG, _ := h.currentToken("shop")
 	if newIG == oldIG || !ig.Valid(newIG) || !strings.HasPrefix(newIG, "IGAA") {
 		t.Error("the Instagram account's newest version does not hold a new Instagram token")
 	}
-	if newTh, _ := h.currentToken("main"); newTh == oldTh || !h.th.Valid(newTh) {
+	if newTh, _ := h.currentToken("main"); newTh == oldTh || !h.TH.Valid(newTh) {
 		t.Error("the Threads account's newest version does not hold a new Threads token")
 	}
-	if p, _ := h.store.Access(t.Context(), h.account("shop"), h.versions("shop")[1]); !strings.Contains(string(p), `"platform":"instagram"`) {
+	if p, _ := h.Store.Access(t.Context(), h.account("shop"), h.versions("shop")[1]); !strings.Contains(string(p), `"platform":"instagram"`) {
 		t.Errorf("the refreshed Instagram payload lost its platform")
 	}
 	for _, tok := range ig.Tokens() {
@@ -98,9 +99,9 @@ func TestPlatformKnownFromAdoption(t *testing.T) {
 	t.Parallel()
 	h, ig := newPlatformsHarness(t)
 	h.seedInstagram(ig, "shop", time.Hour)
-	bare := h.th.IssueLongLived("1", "u", h.clock.Now().Add(-time.Hour))
+	bare := h.TH.IssueLongLived("1", "u", h.Clock.Now().Add(-time.Hour))
 	h.seen[bare] = true
-	h.addVersion("bare", time.Hour, []byte(bare))
+	h.AddVersion("bare", time.Hour, []byte(bare))
 
 	rep := h.pass()
 	for id, want := range map[string]string{"shop": payload.PlatformInstagram, "bare": payload.PlatformThreads} {
@@ -109,8 +110,8 @@ func TestPlatformKnownFromAdoption(t *testing.T) {
 		}
 	}
 	// Fresh on the next pass, with the platform from the state.
-	h.clock.Advance(time.Hour)
-	status, err := h.engine.Status(t.Context())
+	h.Clock.Advance(time.Hour)
+	status, err := h.Engine.Status(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestPlatformKnownFromAdoption(t *testing.T) {
 	if r := result(t, h.pass(), "shop"); r.Result != refresh.ResultFresh || r.Platform != payload.PlatformInstagram {
 		t.Errorf("fresh pass: %+v, want fresh on instagram", r)
 	}
-	if h.th.TotalCalls()+ig.TotalCalls() != 0 {
+	if h.TH.TotalCalls()+ig.TotalCalls() != 0 {
 		t.Error("adoption called Meta")
 	}
 }
@@ -131,7 +132,7 @@ func TestPlatformKnownFromAdoption(t *testing.T) {
 func TestUnknownPlatform(t *testing.T) {
 	t.Parallel()
 	h, ig := newPlatformsHarness(t)
-	h.addVersion("odd", time.Hour, []byte(`{"platform":"myspace","access_token":"MSsecrettoken"}`))
+	h.AddVersion("odd", time.Hour, []byte(`{"platform":"myspace","access_token":"MSsecrettoken"}`))
 	h.seen["MSsecrettoken"] = true
 	for pass := 1; pass <= 2; pass++ {
 		r := result(t, h.pass(), "odd")
@@ -142,9 +143,9 @@ func TestUnknownPlatform(t *testing.T) {
 		if st, _ := h.state("odd"); st.Version != "" || st.Status != refresh.StatusFailing || st.Failures != pass {
 			t.Errorf("pass %d: state %+v, want failing without adopting the version", pass, st)
 		}
-		h.clock.Advance(time.Hour)
+		h.Clock.Advance(time.Hour)
 	}
-	if h.th.TotalCalls()+ig.TotalCalls() != 0 {
+	if h.TH.TotalCalls()+ig.TotalCalls() != 0 {
 		t.Error("a token of an unknown platform was sent to Meta")
 	}
 	h.assertNoTokenLeak("odd")
@@ -179,7 +180,7 @@ func TestDeadTokenAndPermission(t *testing.T) {
 			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				h, ig := newPlatformsHarness(t)
-				f := h.th
+				f := h.TH
 				if p.name == payload.PlatformInstagram {
 					f = ig
 					h.seedInstagram(ig, "main", 72*time.Hour)
@@ -209,7 +210,7 @@ func TestDeadTokenAndPermission(t *testing.T) {
 				}
 
 				// The next pass, a day on.
-				h.clock.Advance(25 * time.Hour)
+				h.Clock.Advance(25 * time.Hour)
 				calls := f.TotalCalls()
 				r = result(t, h.pass(), "main")
 				if tt.want == refresh.ResultNeedsReauth && (r.Result != refresh.ResultNeedsReauth || f.TotalCalls() != calls) {

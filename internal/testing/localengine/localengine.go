@@ -1,7 +1,8 @@
-// Package localengine builds a real refresh engine for the tests of what
-// sits around it (the HTTP layer, the notifiers): on the embedded store
-// (a real bbolt file), against the Threads fake, with one fake clock shared
-// by the engine, the store and the fake, and a JSON log in a buffer.
+// Package localengine builds a real refresh engine for tests: the engine's
+// own and those of what sits around it (the HTTP layer, the notifiers). The
+// engine runs on the embedded store (a real bbolt file), against the
+// Threads fake, with one fake clock shared by the engine, the store and the
+// fake, so that days pass in microseconds, and a JSON log in a buffer.
 package localengine
 
 import (
@@ -25,6 +26,9 @@ import (
 // T0 is where the clock starts: a fixed instant, so that failures replay.
 var T0 = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
+// ThreadsTimeout bounds one Threads call, in the client and the engine.
+const ThreadsTimeout = 2 * time.Second
+
 // Rig is one engine with its store, Threads fake, clock and log.
 type Rig struct {
 	t      testing.TB
@@ -38,11 +42,13 @@ type Rig struct {
 	Logs syncbuf.Buffer
 }
 
-// New builds a rig. When t ends it checks that no token the fake issued
-// appears in Logs.
-func New(t testing.TB) *Rig {
+// New builds a rig whose Threads fake starts with opts. The engine is
+// configured as the deployed defaults would have it, with ThreadsTimeout;
+// a test may change it before its first pass. When t ends New checks that
+// no token the fake issued appears in Logs.
+func New(t testing.TB, opts ...threadsfake.Option) *Rig {
 	t.Helper()
-	r := &Rig{t: t, TH: threadsfake.Start(t)}
+	r := &Rig{t: t, TH: threadsfake.Start(t, opts...)}
 	r.Clock = &fakeclock.Clock{OnSet: r.TH.SetNow}
 	r.Clock.Set(T0)
 	store, err := localstore.Open(filepath.Join(t.TempDir(), "refresher.db"), localstore.Options{Now: r.Clock.Now})
@@ -55,9 +61,9 @@ func New(t testing.TB) *Rig {
 	r.Engine = &refresh.Engine{
 		Secrets: store, States: store, Accounts: store.Accounts, Logger: r.Logger,
 		Platforms: map[string]refresh.TokenRefresher{
-			payload.PlatformThreads: threads.New(r.TH.URL(), 2*time.Second, nil).Refresher(),
+			payload.PlatformThreads: threads.New(r.TH.URL(), ThreadsTimeout, nil).Refresher(),
 		},
-		RefreshAfter: 24 * time.Hour, KeepVersions: 2, Concurrency: 4, ThreadsTimeout: 2 * time.Second,
+		RefreshAfter: 24 * time.Hour, KeepVersions: 2, Concurrency: 4, ThreadsTimeout: ThreadsTimeout,
 		Now: r.Clock.Now, RetryBase: time.Millisecond,
 	}
 	t.Cleanup(func() { r.CheckNoToken() })
@@ -68,18 +74,34 @@ func New(t testing.TB) *Rig {
 // version, created then, as `refresher add` would have.
 func (r *Rig) Seed(id string, age time.Duration) string {
 	r.t.Helper()
+	tok, _ := r.SeedVersion(id, age)
+	return tok
+}
+
+// SeedVersion is Seed that also returns the version it stored.
+func (r *Rig) SeedVersion(id string, age time.Duration) (string, refresh.Version) {
+	r.t.Helper()
+	tok := r.TH.IssueLongLived("1789"+id, "user_"+id, r.Clock.Now().Add(-age))
+	return tok, r.AddVersion(id, age, payload.New(tok, "1789"+id, "user_"+id))
+}
+
+// AddVersion stores p as a new version of id's secret (creating the
+// secret) as if it had been added age ago.
+func (r *Rig) AddVersion(id string, age time.Duration, p []byte) refresh.Version {
+	r.t.Helper()
+	ctx := context.Background()
 	now := r.Clock.Now()
 	r.Clock.Set(now.Add(-age))
 	defer r.Clock.Set(now)
-	tok := r.TH.IssueLongLived("1789"+id, "user_"+id, r.Clock.Now())
-	a, err := r.Store.CreateSecret(context.Background(), id)
+	a, err := r.Store.CreateSecret(ctx, id)
 	if err != nil {
-		r.t.Fatal(err)
+		r.t.Fatalf("creating secret %s: %v", id, err)
 	}
-	if _, err := r.Store.Add(context.Background(), a, payload.New(tok, "1789"+id, "user_"+id)); err != nil {
-		r.t.Fatal(err)
+	v, err := r.Store.Add(ctx, a, p)
+	if err != nil {
+		r.t.Fatalf("adding a version to %s: %v", id, err)
 	}
-	return tok
+	return v
 }
 
 // State is the account's stored state.
