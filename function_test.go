@@ -13,14 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc/codes"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/firestoreemu"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/googleenv"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/pubsubemu"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/smfake"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
@@ -32,146 +31,19 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(firestoreemu.Main(m)) }
 
-const projectNumber = "123456789012"
-
-// harness is one isolated deployment: its own project in the emulator, its
-// own Secret Manager, Threads and Instagram.
-type harness struct {
-	t       *testing.T
-	project string
-	sm      *smfake.Server
-	th      *threadsfake.Server
-	ig      *threadsfake.Server
-	env     map[string]string
-	fs      *firestore.Client
-
-	output syncbuf.Buffer // every log line and HTTP answer, searched for tokens
-}
+// harness is one isolated deployment (internal/testing/googleenv) and the
+// function deployed in it.
+type harness struct{ *googleenv.Env }
 
 func newHarness(t *testing.T, accounts []string, env map[string]string) *harness {
 	t.Helper()
-	project := firestoreemu.Project(t)
-	h := &harness{
-		t:       t,
-		project: project,
-		sm:      smfake.Start(t, smfake.WithProjectNumbers(map[string]string{project: projectNumber})),
-		th:      threadsfake.Start(t),
-		ig:      threadsfake.Start(t, threadsfake.Instagram()),
-	}
-	h.env = map[string]string{
-		"GOOGLE_CLOUD_PROJECT":         project,
-		"THREADS_SECRETS":              strings.Join(accounts, ","),
-		"SECRET_MANAGER_EMULATOR_HOST": h.sm.Addr(),
-		"FIRESTORE_EMULATOR_HOST":      firestoreemu.Host(t),
-		"THREADS_API_BASE_URL":         h.th.URL(),
-		"INSTAGRAM_API_BASE_URL":       h.ig.URL(),
-		"THREADS_TIMEOUT":              "2s",
-		"LOG_LEVEL":                    "debug",
-	}
-	for k, v := range env {
-		h.env[k] = v
-	}
-	for _, a := range accounts {
-		h.sm.CreateSecret(h.secret(a))
-	}
-	fs, err := firestore.NewClient(context.Background(), project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.fs = fs
-	t.Cleanup(func() {
-		fs.Close()
-		h.assertNoTokenInOutput()
-	})
-	return h
-}
-
-func (h *harness) secret(account string) string {
-	return "projects/" + h.project + "/secrets/" + account
+	return &harness{googleenv.New(t, accounts, env)}
 }
 
 // function is a fresh instance of RefreshTokens, as a new Cloud Functions
 // instance would be.
 func (h *harness) function() *function {
-	return &function{
-		lookup: func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
-		logs:   &h.output,
-	}
-}
-
-// seedToken issues a long-lived token of the given age in Threads and
-// stores it as a new version, in the usual JSON shape.
-func (h *harness) seedToken(account string, age time.Duration) string {
-	h.t.Helper()
-	issued := time.Now().Add(-age)
-	tok := h.th.IssueLongLived("1789"+account, "user_"+account, issued)
-	h.sm.AddVersion(h.secret(account), []byte(`{"access_token":"`+tok+`","user_id":"1789`+account+`"}`), issued)
-	return tok
-}
-
-// call sends one request to f and decodes the answer.
-func (h *harness) call(f http.Handler, method string) (int, refresh.Report, string) {
-	h.t.Helper()
-	rec := httptest.NewRecorder()
-	f.ServeHTTP(rec, httptest.NewRequest(method, "/", strings.NewReader("{}")))
-	body := rec.Body.String()
-	h.output.Write([]byte(body))
-	var rep refresh.Report
-	if rec.Code != http.StatusMethodNotAllowed && strings.Contains(body, `"accounts"`) {
-		if err := json.Unmarshal([]byte(body), &rep); err != nil {
-			h.t.Fatalf("%s answer is not a report: %v\n%s", method, err, body)
-		}
-	}
-	return rec.Code, rep, body
-}
-
-func (h *harness) post(f http.Handler) (int, refresh.Report) {
-	h.t.Helper()
-	code, rep, _ := h.call(f, http.MethodPost)
-	return code, rep
-}
-
-func (h *harness) doc(account string) map[string]any {
-	h.t.Helper()
-	snap, err := h.fs.Collection("threads_tokens").Doc(account).Get(context.Background())
-	if err != nil {
-		h.t.Fatalf("reading state of %s: %v", account, err)
-	}
-	return snap.Data()
-}
-
-// newestPayload returns the payload of the highest-numbered version.
-func (h *harness) versions(account string) []smfake.VersionInfo {
-	return h.sm.Versions(h.secret(account))
-}
-
-func (h *harness) newestPayload(account string) map[string]any {
-	h.t.Helper()
-	vs := h.versions(account)
-	var newest smfake.VersionInfo
-	for _, v := range vs {
-		if v.Number > newest.Number {
-			newest = v
-		}
-	}
-	var m map[string]any
-	if err := json.Unmarshal(newest.Payload, &m); err != nil {
-		h.t.Fatalf("newest payload of %s is not JSON: %v", account, err)
-	}
-	return m
-}
-
-func (h *harness) assertNoTokenInOutput() {
-	out := h.output.String()
-	if out == "" {
-		h.t.Error("no output was captured; the token search would prove nothing")
-	}
-	for _, tok := range append(h.th.Tokens(), h.ig.Tokens()...) {
-		if strings.Contains(out, tok) {
-			h.t.Errorf("a token appears in logs or HTTP answers:\n%s", out)
-			return
-		}
-	}
+	return &function{lookup: h.Lookup, logs: &h.Output}
 }
 
 func result(t *testing.T, rep refresh.Report, account string) refresh.AccountReport {
@@ -186,10 +58,10 @@ func result(t *testing.T, rep refresh.Report, account string) refresh.AccountRep
 func TestFirstRunRefreshesAndSecondPassDoesNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main"}, nil)
-	old := h.seedToken("main", 72*time.Hour)
+	old := h.SeedToken("main", 72*time.Hour)
 	f := h.function()
 
-	code, rep := h.post(f)
+	code, rep := h.Post(f)
 	if code != http.StatusOK || rep.Refreshed != 1 || rep.Failed != 0 {
 		t.Fatalf("first pass: %d %+v, want 200 with one refreshed", code, rep)
 	}
@@ -199,12 +71,12 @@ func TestFirstRunRefreshesAndSecondPassDoesNothing(t *testing.T) {
 	}
 
 	// The new token is stored as version 2, in the payload's JSON shape.
-	if vs := h.versions("main"); len(vs) != 2 {
+	if vs := h.Versions("main"); len(vs) != 2 {
 		t.Fatalf("versions after refresh: %d, want 2", len(vs))
 	}
-	p := h.newestPayload("main")
+	p := h.NewestPayload("main")
 	tok, _ := p["access_token"].(string)
-	if tok == "" || tok == old || !h.th.Valid(tok) {
+	if tok == "" || tok == old || !h.TH.Valid(tok) {
 		t.Fatalf("stored token is not a new valid Threads token")
 	}
 	if p["user_id"] != "1789main" || p["token_type"] != "bearer" || p["expires_in"] != float64(threadsfake.DefaultExpiresIn) {
@@ -212,11 +84,11 @@ func TestFirstRunRefreshesAndSecondPassDoesNothing(t *testing.T) {
 	}
 
 	// State records it; the version is compared by number, stored as named.
-	d := h.doc("main")
+	d := h.Doc("main")
 	if d["status"] != "ok" || d["lastError"] != "" || d["failures"] != int64(0) {
 		t.Errorf("state = %v, want status ok, no error, 0 failures", d)
 	}
-	if d["version"] != "projects/"+projectNumber+"/secrets/main/versions/2" || d["secret"] != h.secret("main") {
+	if d["version"] != "projects/"+googleenv.ProjectNumber+"/secrets/main/versions/2" || d["secret"] != h.Secret("main") {
 		t.Errorf("state version %v secret %v", d["version"], d["secret"])
 	}
 	refreshedAt, _ := d["refreshedAt"].(time.Time)
@@ -230,23 +102,23 @@ func TestFirstRunRefreshesAndSecondPassDoesNothing(t *testing.T) {
 
 	// A second pass, from another instance, finds the account fresh and
 	// makes no call beyond the state read.
-	smBefore, thBefore := h.sm.CallCounts(), h.th.TotalCalls()
-	snapBefore, _ := h.fs.Collection("threads_tokens").Doc("main").Get(context.Background())
-	code, rep = h.post(h.function())
+	smBefore, thBefore := h.SM.CallCounts(), h.TH.TotalCalls()
+	snapBefore, _ := h.FS.Collection("threads_tokens").Doc("main").Get(context.Background())
+	code, rep = h.Post(h.function())
 	if code != http.StatusOK || result(t, rep, "main").Result != refresh.ResultFresh || rep.Refreshed != 0 {
 		t.Fatalf("second pass: %d %+v, want 200 with main fresh", code, rep)
 	}
-	if got := h.sm.CallCounts(); fmt.Sprint(got) != fmt.Sprint(smBefore) {
+	if got := h.SM.CallCounts(); fmt.Sprint(got) != fmt.Sprint(smBefore) {
 		t.Errorf("fresh pass called Secret Manager: before %v after %v", smBefore, got)
 	}
-	if h.th.TotalCalls() != thBefore {
+	if h.TH.TotalCalls() != thBefore {
 		t.Errorf("fresh pass called Threads")
 	}
-	snapAfter, _ := h.fs.Collection("threads_tokens").Doc("main").Get(context.Background())
+	snapAfter, _ := h.FS.Collection("threads_tokens").Doc("main").Get(context.Background())
 	if !snapAfter.UpdateTime.Equal(snapBefore.UpdateTime) {
 		t.Errorf("fresh pass wrote to Firestore")
 	}
-	if h.th.TooYoungRefreshes() != 0 {
+	if h.TH.TooYoungRefreshes() != 0 {
 		t.Errorf("a token younger than 24 hours was sent to Threads")
 	}
 }
@@ -255,27 +127,27 @@ func TestRollForward(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main", "reauth"}, nil)
 	ctx := context.Background()
-	h.seedToken("main", 72*time.Hour)
-	h.seedToken("reauth", 72*time.Hour)
+	h.SeedToken("main", 72*time.Hour)
+	h.SeedToken("reauth", 72*time.Hour)
 	// An earlier pass recorded version 1 two days ago (so it is due); since
 	// then a person added version 2 by hand, an hour ago.
 	twoDaysAgo := time.Now().Add(-48 * time.Hour)
 	for _, a := range []string{"main", "reauth"} {
 		st := map[string]any{
-			"secret": h.secret(a), "version": h.secret(a) + "/versions/1",
+			"secret": h.Secret(a), "version": h.Secret(a) + "/versions/1",
 			"refreshedAt": twoDaysAgo, "expiresAt": twoDaysAgo.Add(60 * 24 * time.Hour),
 			"status": "ok", "lastError": "", "failures": 3, "lastAttemptAt": twoDaysAgo,
 		}
 		if a == "reauth" {
 			st["status"], st["lastError"] = "needs_reauth", "Threads: token expired (code 190/463)"
 		}
-		if _, err := h.fs.Collection("threads_tokens").Doc(a).Set(ctx, st); err != nil {
+		if _, err := h.FS.Collection("threads_tokens").Doc(a).Set(ctx, st); err != nil {
 			t.Fatal(err)
 		}
-		h.seedToken(a, time.Hour)
+		h.SeedToken(a, time.Hour)
 	}
 
-	code, rep := h.post(h.function())
+	code, rep := h.Post(h.function())
 	if code != http.StatusOK {
 		t.Fatalf("pass: %d %+v, want 200", code, rep)
 	}
@@ -283,25 +155,25 @@ func TestRollForward(t *testing.T) {
 		if r := result(t, rep, a); r.Result != refresh.ResultRolledForward {
 			t.Errorf("%s: result %+v, want rolled_forward", a, r)
 		}
-		d := h.doc(a)
-		created := h.versions(a)[1].CreateTime
+		d := h.Doc(a)
+		created := h.Versions(a)[1].CreateTime
 		if d["status"] != "ok" || d["failures"] != int64(0) || d["lastError"] != "" ||
 			!strings.HasSuffix(d["version"].(string), "/secrets/"+a+"/versions/2") || !d["refreshedAt"].(time.Time).Equal(created) {
 			t.Errorf("%s: state %v, want version 2 adopted at its create time %v, ok, 0 failures", a, d, created)
 		}
-		if len(h.versions(a)) != 2 {
+		if len(h.Versions(a)) != 2 {
 			t.Errorf("%s: roll-forward added a version", a)
 		}
 	}
-	if h.th.Calls(threadsfake.PathRefresh) != 0 {
-		t.Errorf("roll-forward called Threads %d times", h.th.Calls(threadsfake.PathRefresh))
+	if h.TH.Calls(threadsfake.PathRefresh) != 0 {
+		t.Errorf("roll-forward called Threads %d times", h.TH.Calls(threadsfake.PathRefresh))
 	}
 }
 
 func TestConcurrentPassesRefreshOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main"}, nil)
-	h.seedToken("main", 72*time.Hour)
+	h.SeedToken("main", 72*time.Hour)
 
 	const passes = 20
 	results := make([]refresh.Result, passes)
@@ -312,7 +184,7 @@ func TestConcurrentPassesRefreshOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, rep := h.post(f)
+			code, rep := h.Post(f)
 			codes[i], results[i] = code, result(t, rep, "main").Result
 		}()
 	}
@@ -334,10 +206,10 @@ func TestConcurrentPassesRefreshOnce(t *testing.T) {
 	if refreshed != 1 {
 		t.Errorf("%d passes refreshed, want exactly 1 (results %v)", refreshed, results)
 	}
-	if n := h.th.Calls(threadsfake.PathRefresh); n != 1 {
+	if n := h.TH.Calls(threadsfake.PathRefresh); n != 1 {
 		t.Errorf("Threads refresh called %d times, want 1", n)
 	}
-	if vs := h.versions("main"); len(vs) != 2 {
+	if vs := h.Versions("main"); len(vs) != 2 {
 		t.Errorf("%d versions, want 2 (one refresh)", len(vs))
 	}
 }
@@ -372,18 +244,18 @@ func TestThreadsFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, []string{"main"}, map[string]string{"THREADS_TIMEOUT": "500ms"})
-			old := h.seedToken("main", 72*time.Hour)
-			h.th.FailNext(threadsfake.PathRefresh, tt.failure, tt.times)
+			old := h.SeedToken("main", 72*time.Hour)
+			h.TH.FailNext(threadsfake.PathRefresh, tt.failure, tt.times)
 
-			code, rep := h.post(h.function())
+			code, rep := h.Post(h.function())
 			r := result(t, rep, "main")
 			if code != tt.code || r.Result != tt.result {
 				t.Fatalf("answer %d, result %+v; want %d, %s", code, r, tt.code, tt.result)
 			}
-			if n := h.th.Calls(threadsfake.PathRefresh); n != tt.calls {
+			if n := h.TH.Calls(threadsfake.PathRefresh); n != tt.calls {
 				t.Errorf("Threads called %d times, want %d", n, tt.calls)
 			}
-			d := h.doc("main")
+			d := h.Doc("main")
 			if d["status"] != tt.status {
 				t.Errorf("stored status %v, want %s", d["status"], tt.status)
 			}
@@ -400,7 +272,7 @@ func TestThreadsFailures(t *testing.T) {
 				t.Errorf("lastAttemptAt %v not set by the attempt", lastAttempt)
 			}
 			// The secret is untouched: the old token is still current.
-			if vs := h.versions("main"); len(vs) != 1 || h.newestPayload("main")["access_token"] != old {
+			if vs := h.Versions("main"); len(vs) != 1 || h.NewestPayload("main")["access_token"] != old {
 				t.Errorf("a failed refresh touched the secret: %d versions", len(vs))
 			}
 		})
@@ -410,25 +282,25 @@ func TestThreadsFailures(t *testing.T) {
 func TestNeedsReauthIsNotRetriedUntilANewVersion(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main"}, nil)
-	h.seedToken("main", 72*time.Hour)
-	h.th.FailNext(threadsfake.PathRefresh, threadsfake.Expired, 1)
+	h.SeedToken("main", 72*time.Hour)
+	h.TH.FailNext(threadsfake.PathRefresh, threadsfake.Expired, 1)
 	f := h.function()
-	if code, _ := h.post(f); code != 500 {
+	if code, _ := h.Post(f); code != 500 {
 		t.Fatalf("first pass answered %d, want 500", code)
 	}
-	code, rep := h.post(f)
+	code, rep := h.Post(f)
 	if code != 500 || result(t, rep, "main").Result != refresh.ResultNeedsReauth {
 		t.Fatalf("second pass: %d %+v, want 500 needs_reauth", code, rep)
 	}
-	if n := h.th.Calls(threadsfake.PathRefresh); n != 1 {
+	if n := h.TH.Calls(threadsfake.PathRefresh); n != 1 {
 		t.Errorf("needs_reauth token sent to Threads again (%d calls)", n)
 	}
-	if d := h.doc("main"); d["failures"] != int64(2) {
+	if d := h.Doc("main"); d["failures"] != int64(2) {
 		t.Errorf("failures = %v after two needs_reauth passes, want 2", d["failures"])
 	}
 	// A person logs in again: a new (3-day-old here, so due) version.
-	h.seedToken("main", 72*time.Hour)
-	code, rep = h.post(f)
+	h.SeedToken("main", 72*time.Hour)
+	code, rep = h.Post(f)
 	if code != 200 || result(t, rep, "main").Result != refresh.ResultRefreshed {
 		t.Fatalf("after a new version: %d %+v, want 200 refreshed", code, rep)
 	}
@@ -447,11 +319,11 @@ func TestBadPayloadsDoNotStopOtherAccounts(t *testing.T) {
 		accounts = append(accounts, a)
 	}
 	h := newHarness(t, accounts, nil)
-	h.seedToken("good", 72*time.Hour)
+	h.SeedToken("good", 72*time.Hour)
 	for a, p := range payloads {
-		h.sm.AddVersion(h.secret(a), []byte(p), time.Now().Add(-72*time.Hour))
+		h.SM.AddVersion(h.Secret(a), []byte(p), time.Now().Add(-72*time.Hour))
 	}
-	code, rep := h.post(h.function())
+	code, rep := h.Post(h.function())
 	if code != 500 || rep.Failed != len(payloads) || rep.Refreshed != 1 {
 		t.Fatalf("answer %d %+v, want 500 with %d failed and good refreshed", code, rep, len(payloads))
 	}
@@ -460,14 +332,14 @@ func TestBadPayloadsDoNotStopOtherAccounts(t *testing.T) {
 		if r.Result != refresh.ResultFailed || !strings.Contains(r.Error, "payload") {
 			t.Errorf("%s: %+v, want failed naming the payload", a, r)
 		}
-		if len(h.versions(a)) != 1 {
+		if len(h.Versions(a)) != 1 {
 			t.Errorf("%s: secret touched", a)
 		}
-		if d := h.doc(a); d["status"] != "failing" || d["lastError"] != r.Error {
+		if d := h.Doc(a); d["status"] != "failing" || d["lastError"] != r.Error {
 			t.Errorf("%s: state %v", a, d)
 		}
 	}
-	if n := h.th.Calls(threadsfake.PathRefresh); n != 1 {
+	if n := h.TH.Calls(threadsfake.PathRefresh); n != 1 {
 		t.Errorf("Threads called %d times; only the good account should be", n)
 	}
 }
@@ -476,14 +348,14 @@ func TestBarePayloadStaysBare(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main"}, nil)
 	issued := time.Now().Add(-72 * time.Hour)
-	old := h.th.IssueLongLived("1", "u", issued)
-	h.sm.AddVersion(h.secret("main"), []byte(old+"\n"), issued)
-	if code, rep := h.post(h.function()); code != 200 {
+	old := h.TH.IssueLongLived("1", "u", issued)
+	h.SM.AddVersion(h.Secret("main"), []byte(old+"\n"), issued)
+	if code, rep := h.Post(h.function()); code != 200 {
 		t.Fatalf("%d %+v", code, rep)
 	}
-	vs := h.versions("main")
+	vs := h.Versions("main")
 	got := string(vs[len(vs)-1].Payload)
-	if got == old || !h.th.Valid(got) {
+	if got == old || !h.TH.Valid(got) {
 		t.Errorf("bare payload not replaced by a bare new token (%d bytes)", len(got))
 	}
 }
@@ -492,10 +364,10 @@ func TestPruneKeepsNewestVersions(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main"}, map[string]string{"KEEP_VERSIONS": "2"})
 	for range 3 {
-		h.seedToken("main", 96*time.Hour)
+		h.SeedToken("main", 96*time.Hour)
 	}
-	h.sm.SetVersionState(h.secret("main")+"/versions/1", secretmanagerpb.SecretVersion_DESTROYED)
-	if code, rep := h.post(h.function()); code != 200 {
+	h.SM.SetVersionState(h.Secret("main")+"/versions/1", secretmanagerpb.SecretVersion_DESTROYED)
+	if code, rep := h.Post(h.function()); code != 200 {
 		t.Fatalf("%d %+v", code, rep)
 	}
 	want := map[int64]secretmanagerpb.SecretVersion_State{
@@ -504,7 +376,7 @@ func TestPruneKeepsNewestVersions(t *testing.T) {
 		3: secretmanagerpb.SecretVersion_ENABLED,
 		4: secretmanagerpb.SecretVersion_ENABLED,
 	}
-	vs := h.versions("main")
+	vs := h.Versions("main")
 	if len(vs) != len(want) {
 		t.Fatalf("%d versions, want 4", len(vs))
 	}
@@ -520,51 +392,51 @@ func TestSecretManagerFailuresKeepTheToken(t *testing.T) {
 	t.Run("unavailable is retried", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, []string{"main"}, nil)
-		h.seedToken("main", 72*time.Hour)
-		h.sm.FailNext("AddSecretVersion", codes.Unavailable, 2)
-		code, rep := h.post(h.function())
+		h.SeedToken("main", 72*time.Hour)
+		h.SM.FailNext("AddSecretVersion", codes.Unavailable, 2)
+		code, rep := h.Post(h.function())
 		if code != 200 || rep.Refreshed != 1 {
 			t.Fatalf("%d %+v, want the add retried into success", code, rep)
 		}
-		if vs := h.versions("main"); len(vs) != 2 {
+		if vs := h.Versions("main"); len(vs) != 2 {
 			t.Errorf("%d versions, want 2", len(vs))
 		}
 	})
 	t.Run("deadline after the write makes no duplicate", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, []string{"main"}, nil)
-		h.seedToken("main", 72*time.Hour)
-		h.sm.FailNextAfterApplying("AddSecretVersion", codes.DeadlineExceeded, 1)
-		code, rep := h.post(h.function())
+		h.SeedToken("main", 72*time.Hour)
+		h.SM.FailNextAfterApplying("AddSecretVersion", codes.DeadlineExceeded, 1)
+		code, rep := h.Post(h.function())
 		if code != 200 || rep.Refreshed != 1 {
 			t.Fatalf("%d %+v, want refreshed", code, rep)
 		}
-		if vs := h.versions("main"); len(vs) != 2 {
+		if vs := h.Versions("main"); len(vs) != 2 {
 			t.Errorf("%d versions, want exactly 2: one refresh must make one version", len(vs))
 		}
-		if d := h.doc("main"); !strings.HasSuffix(d["version"].(string), "/versions/2") {
+		if d := h.Doc("main"); !strings.HasSuffix(d["version"].(string), "/versions/2") {
 			t.Errorf("state records %v, want version 2", d["version"])
 		}
 	})
 	t.Run("disabled newest version", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, []string{"main"}, nil)
-		h.seedToken("main", 72*time.Hour)
-		h.sm.SetVersionState(h.secret("main")+"/versions/1", secretmanagerpb.SecretVersion_DISABLED)
-		code, rep := h.post(h.function())
+		h.SeedToken("main", 72*time.Hour)
+		h.SM.SetVersionState(h.Secret("main")+"/versions/1", secretmanagerpb.SecretVersion_DISABLED)
+		code, rep := h.Post(h.function())
 		if r := result(t, rep, "main"); code != 500 || r.Result != refresh.ResultFailed || !strings.Contains(r.Error, "DISABLED") {
 			t.Fatalf("%d %+v, want failed naming the disabled version", code, r)
 		}
-		if h.th.TotalCalls() != 0 {
+		if h.TH.TotalCalls() != 0 {
 			t.Error("Threads called for a disabled version")
 		}
 	})
 	t.Run("missing secret", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, []string{"main"}, nil)
-		h.env["THREADS_SECRETS"] = "main,ghost"
-		h.seedToken("main", 72*time.Hour)
-		code, rep := h.post(h.function())
+		h.Vars["THREADS_SECRETS"] = "main,ghost"
+		h.SeedToken("main", 72*time.Hour)
+		code, rep := h.Post(h.function())
 		if r := result(t, rep, "ghost"); code != 500 || r.Result != refresh.ResultFailed || !strings.Contains(r.Error, "does not exist") {
 			t.Fatalf("%d %+v, want ghost failed: does not exist", code, r)
 		}
@@ -579,12 +451,12 @@ func TestSkippedNearDeadline(t *testing.T) {
 	// A pass bounded to 20s with a 10s Threads timeout has less than
 	// 3 x 10s + 10s left from the start: it starts nothing.
 	h := newHarness(t, []string{"main"}, map[string]string{"PASS_TIMEOUT": "20s", "THREADS_TIMEOUT": "10s"})
-	h.seedToken("main", 72*time.Hour)
-	code, rep := h.post(h.function())
+	h.SeedToken("main", 72*time.Hour)
+	code, rep := h.Post(h.function())
 	if code != 200 || result(t, rep, "main").Result != refresh.ResultSkipped {
 		t.Fatalf("%d %+v, want 200 with main skipped", code, rep)
 	}
-	if h.th.TotalCalls() != 0 || len(h.versions("main")) != 1 {
+	if h.TH.TotalCalls() != 0 || len(h.Versions("main")) != 1 {
 		t.Error("a skipped account was worked on")
 	}
 }
@@ -592,18 +464,18 @@ func TestSkippedNearDeadline(t *testing.T) {
 func TestHTTPSurface(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main", "second"}, nil)
-	h.seedToken("main", 72*time.Hour)
+	h.SeedToken("main", 72*time.Hour)
 	f := h.function()
 
 	// GET before any pass: accounts without state are unknown.
-	code, rep, body := h.call(f, http.MethodGet)
+	code, rep, body := h.Call(f, http.MethodGet)
 	if code != 200 || result(t, rep, "main").Result != refresh.ResultUnknown || result(t, rep, "main").RefreshedAt != "" {
 		t.Fatalf("GET: %d %s", code, body)
 	}
-	if code, _ := h.post(f); code != 500 { // second has no version: failed
+	if code, _ := h.Post(f); code != 500 { // second has no version: failed
 		t.Fatalf("POST answered %d, want 500", code)
 	}
-	code, rep, body = h.call(f, http.MethodGet)
+	code, rep, body = h.Call(f, http.MethodGet)
 	if code != 200 {
 		t.Fatalf("GET after a failing pass answered %d, want 200: %s", code, body)
 	}
@@ -711,12 +583,12 @@ func TestStartFailureIsLogged(t *testing.T) {
 func TestLogLinesPerAccount(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main", "dead"}, nil)
-	h.seedToken("main", 72*time.Hour)
-	dead := h.seedToken("dead", 72*time.Hour)
-	h.th.Revoke(dead)
-	h.post(h.function())
+	h.SeedToken("main", 72*time.Hour)
+	dead := h.SeedToken("dead", 72*time.Hour)
+	h.TH.Revoke(dead)
+	h.Post(h.function())
 
-	out := h.output.String()
+	out := h.Output.String()
 	lines := map[string]map[string]any{}
 	for _, line := range strings.Split(out, "\n") {
 		var m map[string]any
@@ -752,12 +624,12 @@ func TestTokenChangesArePublished(t *testing.T) {
 	emu := pubsubemu.Start(t)
 	topic := pubsubemu.NewTopic(t, emu.Host())
 	h := newHarness(t, []string{"main"}, map[string]string{"TOKEN_CHANGES_TOPIC": topic.Name, "PUBSUB_EMULATOR_HOST": emu.Host()})
-	h.seedToken("main", 72*time.Hour)
+	h.SeedToken("main", 72*time.Hour)
 
 	received := func() []map[string]string {
 		var out []map[string]string
 		for _, m := range topic.Drain(t, 500*time.Millisecond) {
-			h.output.Write(m.Data) // searched for tokens with the rest
+			h.Output.Write(m.Data) // searched for tokens with the rest
 			var data map[string]string
 			if err := json.Unmarshal(m.Data, &data); err != nil {
 				t.Fatalf("message data is not a JSON object of strings: %v: %s", err, m.Data)
@@ -769,20 +641,20 @@ func TestTokenChangesArePublished(t *testing.T) {
 		}
 		return out
 	}
-	if code, rep := h.post(h.function()); code != 200 || rep.Refreshed != 1 {
+	if code, rep := h.Post(h.function()); code != 200 || rep.Refreshed != 1 {
 		t.Fatalf("%d %+v, want main refreshed", code, rep)
 	}
 	got := received()
-	want := map[string]string{"account": "main", "secret": h.secret("main"),
-		"version": "projects/" + projectNumber + "/secrets/main/versions/2", "event": "refreshed", "platform": "threads"}
+	want := map[string]string{"account": "main", "secret": h.Secret("main"),
+		"version": "projects/" + googleenv.ProjectNumber + "/secrets/main/versions/2", "event": "refreshed", "platform": "threads"}
 	if len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(want) {
 		t.Errorf("messages %v, want exactly %v", got, want)
 	}
-	if d := h.doc("main"); len(got) == 1 && d["version"] != got[0]["version"] {
+	if d := h.Doc("main"); len(got) == 1 && d["version"] != got[0]["version"] {
 		t.Errorf("the message names %s, the state records %v", got[0]["version"], d["version"])
 	}
 
-	if code, rep := h.post(h.function()); code != 200 || result(t, rep, "main").Result != refresh.ResultFresh {
+	if code, rep := h.Post(h.function()); code != 200 || result(t, rep, "main").Result != refresh.ResultFresh {
 		t.Fatalf("second pass: %d %+v, want fresh", code, rep)
 	}
 	if got := received(); len(got) != 0 {
@@ -796,13 +668,13 @@ func TestTokenChangesArePublished(t *testing.T) {
 func TestInstagramBesideThreads(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"main", "shop"}, nil)
-	h.seedToken("main", 72*time.Hour)
+	h.SeedToken("main", 72*time.Hour)
 	issued := time.Now().Add(-72 * time.Hour)
-	old := h.ig.IssueLongLived("17841400000000042", "shop", issued)
-	h.sm.AddVersion(h.secret("shop"), []byte(`{"platform":"instagram","access_token":"`+old+`","user_id":"17841400000000042","username":"shop"}`), issued)
+	old := h.IG.IssueLongLived("17841400000000042", "shop", issued)
+	h.SM.AddVersion(h.Secret("shop"), []byte(`{"platform":"instagram","access_token":"`+old+`","user_id":"17841400000000042","username":"shop"}`), issued)
 	f := h.function()
 
-	code, rep := h.post(f)
+	code, rep := h.Post(f)
 	if code != http.StatusOK || rep.Refreshed != 2 {
 		t.Fatalf("POST: %d %+v, want 200 with both refreshed", code, rep)
 	}
@@ -811,25 +683,25 @@ func TestInstagramBesideThreads(t *testing.T) {
 		if r := result(t, rep, account); r.Platform != platform {
 			t.Errorf("POST %s: %+v, want platform %s", account, r, platform)
 		}
-		if d := h.doc(account); d["platform"] != platform {
+		if d := h.Doc(account); d["platform"] != platform {
 			t.Errorf("Firestore document of %s: platform %v, want %s", account, d["platform"], platform)
 		}
 	}
-	if th, ig := h.th.Calls(threadsfake.PathRefresh), h.ig.Calls(threadsfake.PathRefresh); th != 1 || ig != 1 {
+	if th, ig := h.TH.Calls(threadsfake.PathRefresh), h.IG.Calls(threadsfake.PathRefresh); th != 1 || ig != 1 {
 		t.Errorf("refresh calls: Threads %d, Instagram %d; want one each", th, ig)
 	}
-	p := h.newestPayload("shop")
-	if tok, _ := p["access_token"].(string); tok == old || !h.ig.Valid(tok) || p["platform"] != "instagram" || p["username"] != "shop" {
-		t.Errorf("shop's new payload: platform %v, username %v, new valid token %v", p["platform"], p["username"], h.ig.Valid(tok))
+	p := h.NewestPayload("shop")
+	if tok, _ := p["access_token"].(string); tok == old || !h.IG.Valid(tok) || p["platform"] != "instagram" || p["username"] != "shop" {
+		t.Errorf("shop's new payload: platform %v, username %v, new valid token %v", p["platform"], p["username"], h.IG.Valid(tok))
 	}
 
-	_, rep, _ = h.call(f, http.MethodGet)
+	_, rep, _ = h.Call(f, http.MethodGet)
 	for account, platform := range want {
 		if r := result(t, rep, account); r.Result != "ok" || r.Platform != platform {
 			t.Errorf("GET %s: %+v, want ok on %s", account, r, platform)
 		}
 	}
-	for _, line := range strings.Split(h.output.String(), "\n") {
+	for _, line := range strings.Split(h.Output.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "account processed" && m["platform"] != want[m["account"].(string)] {
 			t.Errorf("log line %v, want platform %s", m, want[m["account"].(string)])
