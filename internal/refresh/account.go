@@ -75,16 +75,16 @@ func (w *work) run(now time.Time) AccountReport {
 		return w.fail(ResultFailed, fmt.Sprintf("the newest version (%d) of %s is %s; enable it or add a new token", newest.Number, w.a.Secret, newest.State))
 	}
 
-	w.adopted = !w.records(newest)
-	if w.adopted {
+	if !w.records(newest) {
 		// First run, a version added by hand, or a state write lost after a
 		// crash: the newest version is the truth. Its payload is read now,
 		// so that the state names its platform from the start and a payload
 		// that could never be refreshed is reported at once, every pass,
-		// rather than adopted as ok.
+		// rather than adopted as ok (and announced as adopted).
 		if rep, ok := w.readPayload(newest); !ok {
 			return rep
 		}
+		w.adopted = true
 		w.st.Version = newest.Name
 		w.st.RefreshedAt = newest.CreateTime
 		w.st.ExpiresAt = newest.CreateTime.Add(tokenLifetimeEstimate)

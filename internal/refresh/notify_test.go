@@ -78,7 +78,8 @@ func newListening(t *testing.T, configure func(*refresh.Engine)) (*harness, *lis
 
 // TestNotifierHearsOfEachNewCurrentToken: a refresh and an adoption are
 // each told once, after the new version is stored and recorded; a fresh
-// pass, a failure and a busy account tell nothing.
+// pass, a failure, a version that cannot be adopted and a busy account tell
+// nothing.
 func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 	t.Parallel()
 	h, l := newListening(t, nil)
@@ -87,6 +88,9 @@ func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 	dead, _ := h.seed("dead", 72*time.Hour)
 	h.TH.Revoke(dead)
 	_, dv := h.seed("byhand", 72*time.Hour) // adopted, then refreshed at once
+	// A payload no refresher takes is never adopted, so never announced.
+	h.AddVersion("odd", time.Hour, []byte(`{"platform":"myspace","access_token":"MSsecrettoken"}`))
+	h.seen["MSsecrettoken"] = true
 
 	check := func(pass string, want map[string]refresh.ChangeEvent) {
 		t.Helper()
