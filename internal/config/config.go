@@ -7,7 +7,6 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,8 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/instagram"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/threads"
 )
 
 // Store says where tokens and state live.
@@ -39,11 +41,11 @@ const (
 	DefaultTokensCollection  = "threads_tokens"
 	DefaultRefreshAfter      = 24 * time.Hour
 	DefaultKeepVersions      = 2
-	DefaultThreadsAPIBaseURL = "https://graph.threads.net"
+	DefaultThreadsAPIBaseURL = threads.DefaultBaseURL
 	// DefaultInstagramAPIBaseURL serves Instagram's refresh, exchange and
 	// /me; DefaultInstagramOAuthBaseURL its authorization code exchange.
-	DefaultInstagramAPIBaseURL   = "https://graph.instagram.com"
-	DefaultInstagramOAuthBaseURL = "https://api.instagram.com"
+	DefaultInstagramAPIBaseURL   = instagram.DefaultBaseURL
+	DefaultInstagramOAuthBaseURL = instagram.DefaultOAuthBaseURL
 	DefaultConcurrency           = 8
 	DefaultThreadsTimeout        = 10 * time.Second
 )
@@ -239,11 +241,11 @@ func parseAccounts(v string, store Store, project string) ([]refresh.Account, er
 	return accounts, nil
 }
 
-// baseURL reads the root URL of an API: http or https, a host, no query.
+// baseURL reads the root URL of an API, by the rule its client applies.
 func baseURL(get func(string) string, name, def string) (string, error) {
 	v := strings.TrimRight(orDefault(get(name), def), "/")
-	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return "", &Error{name, fmt.Sprintf("is %q; it must be an http or https URL such as %s", v, def)}
+	if graph.CheckBaseURL(v) != nil {
+		return "", &Error{name, fmt.Sprintf("is %q; it must be an http or https URL with no query or fragment, such as %s", v, def)}
 	}
 	return v, nil
 }
@@ -314,6 +316,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("keepVersions", c.KeepVersions),
 		slog.String("threadsAPIBaseURL", c.ThreadsAPIBaseURL),
 		slog.String("instagramAPIBaseURL", c.InstagramAPIBaseURL),
+		slog.String("instagramOAuthBaseURL", c.InstagramOAuthBaseURL),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Duration("threadsTimeout", c.ThreadsTimeout),
 		slog.Bool("secretManagerEmulator", c.SecretManagerEmulatorHost != ""),

@@ -93,6 +93,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"instagram base url", "INSTAGRAM_API_BASE_URL", "graph.instagram.com"},
 		{"instagram base url with a query", "INSTAGRAM_API_BASE_URL", "https://graph.instagram.com/?v=1"},
 		{"instagram oauth url", "INSTAGRAM_OAUTH_BASE_URL", "ftp://api.instagram.com"},
+		{"threads base url with a fragment", "THREADS_API_BASE_URL", "https://graph.threads.net/#v"},
 		{"log level", "LOG_LEVEL", "loud"},
 		{"store", "STORE", "s3"},
 		{"collection", "TOKENS_COLLECTION", "a/b"},

@@ -112,6 +112,12 @@ func New(p Platform, o Options) *Client {
 	return c
 }
 
+// CheckBaseURL reports why raw cannot be a Client's base URL (http or
+// https, a host, no query or fragment), or nil. Configuration checks it at
+// start, so that a bad value is refused once, naming its variable, rather
+// than on every call.
+func CheckBaseURL(raw string) error { return parseRoot("base URL", raw).err }
+
 func parseRoot(what, raw string) root {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	switch {
@@ -243,14 +249,15 @@ func (c *Client) do(ctx context.Context, rt root, r request) (map[string]json.Ra
 	// op names the call in errors: method and URL, without the query.
 	op := r.method + " " + u.Redacted()
 	u.RawQuery = r.query.Encode()
-	rd := newRedactor(r.secrets, u.RawQuery, r.form.Encode())
+	form := r.form.Encode()
+	rd := newRedactor(r.secrets, u.RawQuery, form)
 
 	reqCtx, cancel := context.WithTimeoutCause(ctx, c.timeout, errRequestTimeout)
 	defer cancel()
 
 	var body io.Reader
 	if r.form != nil {
-		body = strings.NewReader(r.form.Encode())
+		body = strings.NewReader(form)
 	}
 	req, err := http.NewRequestWithContext(reqCtx, r.method, u.String(), body)
 	if err != nil {

@@ -22,8 +22,6 @@ const (
 	DefaultBaseURL = "https://graph.threads.net"
 	// DefaultAuthorizeBase is the host of the browser authorization dialog.
 	DefaultAuthorizeBase = "https://threads.net"
-	// DefaultTimeout bounds one request when New is given no timeout.
-	DefaultTimeout = graph.DefaultTimeout
 	// Permission is the permission a refresh needs, and login's default
 	// scope.
 	Permission = "threads_basic"
