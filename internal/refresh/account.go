@@ -50,9 +50,8 @@ type work struct {
 	// skipped account's report.
 	leased State
 	slots  *slots
-	// read is set once the newest version's payload has been read, with
-	// the payload and its platform's refresher.
-	read      bool
+	// payload and its platform's refresher are set once the newest
+	// version's payload has been read (refresher is then not nil).
 	payload   payload.Payload
 	refresher TokenRefresher
 	// adopted: st records a version this pass adopted (not one it made).
@@ -123,7 +122,7 @@ func (w *work) records(v Version) bool {
 // of the platform it names, recording the platform in the state. When it
 // cannot, it records the failure and returns its report, and ok false.
 func (w *work) readPayload(v Version) (rep AccountReport, ok bool) {
-	if w.read {
+	if w.refresher != nil {
 		return AccountReport{}, true
 	}
 	raw, err := w.e.Secrets.Access(w.ctx, w.a, v)
@@ -138,7 +137,7 @@ func (w *work) readPayload(v Version) (rep AccountReport, ok bool) {
 	if err != nil {
 		return w.fail(ResultFailed, fmt.Sprintf("version %d of %s: %v", v.Number, w.a.Secret, err)), false
 	}
-	w.read, w.payload, w.refresher = true, p, r
+	w.payload, w.refresher = p, r
 	w.st.Platform = p.Platform()
 	return AccountReport{}, true
 }

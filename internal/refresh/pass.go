@@ -66,11 +66,7 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 			// found no record): the lease is taken on condition that the
 			// record is still so.
 			rep.Accounts[i] = e.account(ctx, a, owner, st, slots)
-			if rep.Accounts[i].Platform == "" {
-				// Busy, or the lease could not be taken: the platform is
-				// still known from the state read.
-				rep.Accounts[i].Platform = st.Platform
-			}
+			rep.Accounts[i].knownFrom(st)
 			return nil
 		})
 	}
@@ -80,8 +76,8 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	}
 	rep.count()
 	end := e.now()
-	for i, a := range accounts {
-		rep.Accounts[i].lifeLeft(states[a.ID], end)
+	for i := range accounts {
+		rep.Accounts[i].lifeLeft(end)
 		e.logResult(ctx, rep.Accounts[i])
 	}
 	e.logger().LogAttrs(ctx, slog.LevelInfo, "refresh pass done",

@@ -114,16 +114,21 @@ func reportOf(id string, result Result, st State) AccountReport {
 	}
 }
 
-// lifeLeft sets HoursLeft as of now. A report that does not know the expiry
-// (busy: another pass holds the account; failed to take the lease) takes it
-// from st, the state the pass read, so that every account line carries the
+// knownFrom fills in what a report does not know (busy: another pass holds
+// the account; the lease or the state write failed) from st, the state the
+// pass read, so that every account line names its platform and carries the
 // remaining life: the alert on it is the net under every other failure.
-func (r *AccountReport) lifeLeft(st State, now time.Time) {
+func (r *AccountReport) knownFrom(st State) {
+	if r.Platform == "" {
+		r.Platform = st.Platform
+	}
 	if r.expires.IsZero() && !st.ExpiresAt.IsZero() {
 		r.expires, r.ExpiresAt = st.ExpiresAt, timestamp(st.ExpiresAt)
 	}
-	r.HoursLeft = hoursLeft(r.expires, now)
 }
+
+// lifeLeft sets HoursLeft as of now.
+func (r *AccountReport) lifeLeft(now time.Time) { r.HoursLeft = hoursLeft(r.expires, now) }
 
 // hoursLeft is floor((expires - now) / 1h), or nil when expires is unknown.
 // It rounds down, not toward zero, so that a token expired for 30 minutes

@@ -25,7 +25,7 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 			continue
 		}
 		rep.Accounts[i] = reportOf(a.ID, Result(st.Status), st)
-		rep.Accounts[i].lifeLeft(st, now)
+		rep.Accounts[i].lifeLeft(now)
 	}
 	rep.count()
 	return rep, nil

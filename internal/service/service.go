@@ -35,10 +35,6 @@ type Service struct {
 	Google *GoogleStores
 	Local  *localstore.Store
 
-	// Changes publishes token changes (TOKEN_CHANGES_TOPIC); nil when no
-	// topic is set, and always in local mode, which refuses one.
-	Changes *notify.Publisher
-
 	close func() error
 }
 
@@ -81,19 +77,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 			return nil, fmt.Errorf("connecting to Firestore database %s: %w", cfg.FirestoreDatabase, err)
 		}
 		closers := []func() error{secrets.Close, states.Close}
-		if cfg.TokenChangesTopic != "" {
-			changes, err := notify.New(ctx, cfg.TokenChangesTopic, notify.Options{EmulatorHost: cfg.PubSubEmulatorHost})
-			if err != nil {
-				secrets.Close()
-				states.Close()
-				return nil, fmt.Errorf("connecting to Pub/Sub for TOKEN_CHANGES_TOPIC: %w", err)
-			}
-			s.Changes, e.Notifier = changes, changes
-			closers = append(closers, changes.Close)
-		}
-		s.Google = &GoogleStores{Secrets: secrets, States: states}
-		e.Secrets, e.States = secrets, states
-		e.Accounts = refresh.Fixed(cfg.Accounts)
 		s.close = func() error {
 			var errs []error
 			for _, c := range closers {
@@ -101,6 +84,20 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 			}
 			return errors.Join(errs...)
 		}
+		if cfg.TokenChangesTopic != "" {
+			// Publishes each change of a current token; none without a topic
+			// (local mode refuses one).
+			changes, err := notify.New(ctx, cfg.TokenChangesTopic, notify.Options{EmulatorHost: cfg.PubSubEmulatorHost})
+			if err != nil {
+				_ = s.close()
+				return nil, fmt.Errorf("connecting to Pub/Sub for TOKEN_CHANGES_TOPIC: %w", err)
+			}
+			e.Notifier = changes
+			closers = append(closers, changes.Close)
+		}
+		s.Google = &GoogleStores{Secrets: secrets, States: states}
+		e.Secrets, e.States = secrets, states
+		e.Accounts = refresh.Fixed(cfg.Accounts)
 	case config.StoreLocal:
 		store, err := localstore.Open(cfg.LocalDB, localstore.Options{})
 		if err != nil {
