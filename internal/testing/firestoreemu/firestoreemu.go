@@ -25,7 +25,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,11 +61,9 @@ func Host(t testing.TB) string {
 	return shared.Host(t)
 }
 
-var projects atomic.Int64
-
-// Project returns a project ID that no other test in this binary uses, so
-// that tests running in parallel against one emulator do not see each
-// other's documents. It skips or fails the test as Host does.
+// Project returns a project ID that no other test uses (jvmemu.ProjectID),
+// named after the test, so that tests running against one emulator do not
+// see each other's documents. It skips or fails the test as Host does.
 func Project(t testing.TB) string {
 	t.Helper()
 	Host(t)
@@ -84,8 +81,7 @@ func Project(t testing.TB) string {
 			break
 		}
 	}
-	name := strings.TrimSuffix(b.String(), "-")
-	return fmt.Sprintf("test-%s-%d", name, projects.Add(1))
+	return jvmemu.ProjectID(strings.TrimSuffix(b.String(), "-"))
 }
 
 // Reset deletes every document of the project's database ("" means

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -21,8 +22,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -110,6 +113,22 @@ func (s Spec) Private(t testing.TB) *Process {
 	}
 	t.Cleanup(p.Stop)
 	return p
+}
+
+var projects atomic.Int64
+
+// runID tells this test process apart from any other using the same
+// emulator: an emulator named by FIRESTORE_EMULATOR_HOST or
+// PUBSUB_EMULATOR_HOST outlives the run, and keeps its projects' data.
+var runID = sync.OnceValue(func() string {
+	return strconv.FormatInt(int64(os.Getpid()), 36) + strconv.FormatInt(rand.Int64N(36*36*36), 36)
+})
+
+// ProjectID returns a project ID that no other test uses, in this process
+// or in another run against the same emulator, so that tests do not see
+// each other's data: "test-", label, the run and a counter.
+func ProjectID(label string) string {
+	return fmt.Sprintf("test-%s-%s-%d", label, runID(), projects.Add(1))
 }
 
 // SkipOrFail skips t with reason, or fails it when CI is set: CI must not

@@ -20,9 +20,7 @@ package pubsubemu
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,8 +70,6 @@ func Start(t testing.TB) *jvmemu.Process {
 	return Spec.Private(t)
 }
 
-var projects atomic.Int64
-
 // Topic is a topic in an emulator with one subscription that receives all
 // of its messages from its creation on.
 type Topic struct {
@@ -87,7 +83,7 @@ type Topic struct {
 // subscription, in the emulator at host.
 func NewTopic(t testing.TB, host string) *Topic {
 	t.Helper()
-	project := fmt.Sprintf("test-pubsub-%d", projects.Add(1))
+	project := jvmemu.ProjectID("pubsub")
 	c := Client(t, host, project)
 	tp := &Topic{
 		Name:         "projects/" + project + "/topics/token-changes",
