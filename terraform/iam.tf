@@ -82,10 +82,14 @@ locals {
     # The build reads the source from the bucket Cloud Functions copies it
     # into (gcf-v2-sources-PROJECT_NUMBER-REGION), which Google creates and
     # names, so the grant is limited to those buckets by a condition instead
-    # of a bucket binding.
+    # of a bucket binding. Object Admin, not Viewer: it is the role Google
+    # documents for a custom build account, "for retrieving the function
+    # source from the Cloud Storage bucket" (cloud.google.com/run/docs/
+    # configuring/services/build-service-account), and a build refused
+    # there leaves the function tainted.
     build-source-reader = {
       member = local.build_member
-      role   = "roles/storage.objectViewer"
+      role   = "roles/storage.objectAdmin"
       condition = {
         title       = "only-function-sources"
         description = "Only the buckets Cloud Functions stores function sources in."
@@ -129,8 +133,12 @@ resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.refresher.service_config[0].service
-  role     = "roles/run.invoker"
+  role     = local.invoker_role
   member   = local.scheduler_member
+}
+
+locals {
+  invoker_role = "roles/run.invoker"
 }
 
 # The grants on one resource each: the build on its image repository and

@@ -57,7 +57,11 @@ locals {
     "cloudfunctions.googleapis.com",
     # google_project_iam_member reads and writes the project's IAM policy
     # through the Cloud Resource Manager API, which must be enabled in the
-    # project of the credentials when those are a service account's.
+    # project of the credentials when those are a service account's. Listed
+    # here to keep it on; it cannot turn itself on, since the provider reads
+    # every google_project_service through it (Projects.Get, "Verify project
+    # for services still exists", resource_google_project_service.go): the
+    # README's prerequisites enable it, and Service Usage, once with gcloud.
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "firestore.googleapis.com",
@@ -66,8 +70,8 @@ locals {
     "monitoring.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
-    # google_project_service itself: the provider enables the others through
-    # Service Usage.
+    # google_project_service itself: the provider enables and reads the
+    # others through Service Usage (kept on here; see above).
     "serviceusage.googleapis.com",
     "storage.googleapis.com",
   ], var.publish_token_changes ? ["pubsub.googleapis.com"] : []))

@@ -1,10 +1,12 @@
 # Starts a pass on schedule: a POST to the function's run.app URL with an
 # OIDC token of the scheduler account, the only identity allowed to invoke it.
 resource "google_cloud_scheduler_job" "refresh" {
-  project     = var.project_id
-  region      = var.region
-  name        = var.name
-  description = "Starts a refresh pass of the ${var.name} function."
+  project = var.project_id
+  region  = var.region
+  name    = var.name
+  # The time the invoker grant had propagated (waits.tf): taking it makes the
+  # job wait for it, and shows in a plan that it does.
+  description = "Starts a refresh pass of the ${var.name} function (invoker granted by ${time_sleep.invoker.id})."
   schedule    = var.schedule
   time_zone   = var.time_zone
 
@@ -31,8 +33,5 @@ resource "google_cloud_scheduler_job" "refresh" {
     }
   }
 
-  depends_on = [
-    time_sleep.apis,
-    google_cloud_run_v2_service_iam_member.scheduler_invoker,
-  ]
+  depends_on = [time_sleep.apis]
 }

@@ -54,6 +54,21 @@ resource "time_sleep" "grants" {
   ]
 }
 
+# The scheduler's invoker grant is made once the function's Cloud Run service
+# exists, and propagates like any other grant ("typically ... 2 minutes",
+# cloud.google.com/iam/docs/access-change-propagation). A job that ran in
+# between would be refused (403) and raise "Refresh not started" on a fresh
+# deploy; the job is created, or changed, once the grant has had 2 minutes.
+resource "time_sleep" "invoker" {
+  create_duration = "120s"
+
+  triggers = {
+    grant = "${local.invoker_role} ${local.scheduler_member}"
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invoker]
+}
+
 # A new user-defined log-based metric can take up to 10 minutes before an
 # alerting policy may name it: the Monitoring API answers 404 "Cannot find
 # metric(s) that match type = logging.googleapis.com/user/…. If a metric was

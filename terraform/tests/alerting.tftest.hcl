@@ -291,3 +291,28 @@ run "no_pass_override_beyond_what_monitoring_can_watch" {
 
   expect_failures = [var.alert_if_no_pass_for]
 }
+
+# The shortest wait: an absence of at least 120 s (the API's minimum) plus
+# the shortest alignment period, 60 s.
+run "no_pass_override_at_the_shortest" {
+  command = plan
+
+  variables {
+    alert_if_no_pass_for = "3m"
+  }
+
+  assert {
+    condition     = google_monitoring_alert_policy.no_pass.conditions[0].condition_absent[0].duration == "120s" && google_monitoring_alert_policy.no_pass.conditions[0].condition_absent[0].aggregations[0].alignment_period == "60s"
+    error_message = "3m: a 120 s absence after a 60 s alignment period."
+  }
+}
+
+run "no_pass_override_shorter_than_monitoring_can_watch" {
+  command = plan
+
+  variables {
+    alert_if_no_pass_for = "2m"
+  }
+
+  expect_failures = [var.alert_if_no_pass_for]
+}

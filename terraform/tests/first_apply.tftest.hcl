@@ -26,6 +26,14 @@ override_resource {
 }
 
 override_resource {
+  target          = time_sleep.invoker
+  override_during = plan
+  values = {
+    id = "2030-01-02T03:20:05Z"
+  }
+}
+
+override_resource {
   target          = time_sleep.log_metrics
   override_during = plan
   values = {
@@ -115,6 +123,23 @@ run "function_waits_for_its_grants" {
   assert {
     condition     = google_cloudfunctions2_function.refresher.labels["managed-by"] == "threads-token-refresher"
     error_message = "The function keeps the deployment's labels."
+  }
+}
+
+run "scheduler_waits_for_its_invoker_grant" {
+  command = plan
+
+  assert {
+    condition     = time_sleep.invoker.triggers["grant"] == "roles/run.invoker serviceAccount:ttr-scheduler@test-project.iam.gserviceaccount.com" && google_cloud_run_v2_service_iam_member.scheduler_invoker.role == "roles/run.invoker"
+    error_message = "The invoker wait must be triggered by the scheduler's invoker grant, role and member."
+  }
+  assert {
+    condition     = provider::time::duration_parse(time_sleep.invoker.create_duration).seconds >= 120
+    error_message = "IAM grants typically take 2 minutes to propagate: the job must not run before."
+  }
+  assert {
+    condition     = strcontains(google_cloud_scheduler_job.refresh.description, "2030-01-02T03:20:05Z")
+    error_message = "The scheduler job must wait for its invoker grant to propagate (its description names the time the wait ended)."
   }
 }
 
