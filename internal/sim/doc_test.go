@@ -41,8 +41,9 @@
 // # Determinism
 //
 // Passes overlap (duplicate deliveries start two or three at one instant)
-// and the engine runs accounts on goroutines of its own; issue 11 will add
-// more. The simulation does not depend on that layout. Everything runs in a
+// and the engine runs accounts on goroutines of its own, with the Threads
+// calls in slots of their own and the store work around them under another
+// bound. The simulation does not depend on that layout. Everything runs in a
 // testing/synctest bubble, where time is fake: time.Now, timers, context
 // deadlines and the engine's backoff waits move only when every goroutine
 // of the bubble is durably blocked, so a year passes in seconds and no wait
@@ -160,7 +161,7 @@
 //     retries are held to it. Cloud Scheduler's retries come a minute or more
 //     later; but a duplicate delivery that takes the lease right after
 //     another pass's rate-limited attempt asks again at once: counting that
-//     too, seed 6 breaks it on day 27 (0.21 s after) and seed 5 on day 358.
+//     too, seed 6 of seeds 1 to 20 breaks it, on day 36 (73 ms after).
 //     The engine keeps no memory of rate limits across passes; the state
 //     could (a not-before time), and Meta's limits are per app and user
 //     over 24 hours, so one such call costs little.
@@ -169,27 +170,30 @@
 //
 // Each bug below was planted in a scratch copy of internal/refresh (never
 // committed) and the three default seeds run on it; every one of them broke
-// an invariant. The first broken, with its simulated day:
+// an invariant. The first broken, with its simulated day (last run on the
+// engine whose lease is one conditional write and whose Threads slots hold
+// only Threads calls; with 20 seeds each, all 20 caught every bug):
 //
-//	bug                          invariant  seed 1       seed 2       seed 3
-//	no lease (ErrBusy ignored)   3          day 15       day 12       day 6
-//	state before the secret      5          day 6        day 4        day 5
-//	refresh after 8 hours        2          day 1 08:00  day 1 08:00  day 1 08:00
-//	no roll-forward              2          day 29       day 47       day 5
-//	no uncertain-add check       3          day 2        day 126      day 15
-//	no backoff on rate limits    7          day 7        day 1        day 57
-//	prune the newest version     5          day 2        day 1        day 4
+//	bug                          seed 1        seed 2        seed 3
+//	no lease (ErrBusy ignored)   3, day 58     3, day 6      5, day 10
+//	state before the secret      5, day 55     5, day 355    5, day 5
+//	refresh after 8 hours        2, day 1 08h  2, day 1 08h  2, day 1 08h
+//	no roll-forward              2, day 11     2, day 4      2, day 32
+//	no uncertain-add check       3, day 79     3, day 63     3, day 55
+//	no backoff on rate limits    7, day 33     7, day 1      7, day 9
+//	prune the newest version     5, day 2      5, day 1      5, day 3
 //
 // How each was caught: without a lease two passes refresh one token and
-// both store it (3). State written first records a refresh whose token was
-// then lost, and the account's killed old token is reported "fresh" (5).
-// An 8-hour refresh sends an 8-hour-old token (2). Without roll-forward a
-// version added after the recorded one (by a pass that died before its
-// commit, or by a person) is refreshed at once (2). Without the check an
-// uncertain add is repeated (3). Without backoff a rate-limited call is
-// retried in the same instant (7). Pruning from the wrong end destroys the
-// new version, so the killed old one is newest while the pass reports
-// "refreshed" (5).
+// both store it (3), or one pass reports needs_reauth for a token another
+// pass has just replaced (5). State written first records a refresh whose
+// token was then lost, and the account's killed old token is reported
+// "fresh" (5). An 8-hour refresh sends an 8-hour-old token (2). Without
+// roll-forward a version added after the recorded one (by a pass that died
+// before its commit, or by a person) is refreshed at once (2). Without the
+// check an uncertain add is repeated (3). Without backoff a rate-limited
+// call is retried in the same instant (7). Pruning from the wrong end
+// destroys the new version, so the killed old one is newest while the pass
+// reports "refreshed" (5).
 //
 // # Engine bug it found
 //
@@ -197,16 +201,18 @@
 // not read the secret (AccessSecretVersion unavailable), was taken for "not
 // added", and the same token was added again: two versions from one
 // refresh (invariant 3). Fixed in internal/refresh; regression test
-// TestUncertainAddIsCheckedUntilTheCheckAnswers. With the fix undone, 8 of
-// seeds 1 to 40 break invariant 3 again, seed 3 first on day 47.
+// TestUncertainAddIsCheckedUntilTheCheckAnswers. With the fix undone, 9 of
+// seeds 1 to 40 break invariant 3 again (seed 18 on day 11, seed 35 on
+// day 2).
 //
 // # Speed
 //
-// BenchmarkYear: one simulated year on the embedded store, seed 1 (11,330
-// passes, 56,572 calls), about 10 s on the project's 2-core machine (9.7
-// and 10.1 s when it was quiet); 17.7 s with the database on the ext4 disk
-// instead of /dev/shm, since bbolt opens the file and fsyncs each write.
-// Half the time is the embedded store decoding the JSON record of every
-// version a secret ever had, on each listing. Under -race, about five
-// times slower: the package as CI runs it took 93 s.
+// BenchmarkYear: one simulated year on the embedded store, seed 1 (11,623
+// passes, 57,729 calls), 13.2 s a year on the project's 2-core machine
+// (go test -run '^$' -bench Year -benchtime 3x ./internal/sim/; 12.3 s run
+// alone), with the database in /dev/shm: on a disk it takes longer, since
+// bbolt opens the file and fsyncs each write. Half the time is the embedded
+// store decoding the JSON record of every version a secret ever had, on
+// each listing, and opening and unmapping the file for each operation.
+// Under -race, about five times slower.
 package sim
