@@ -215,6 +215,15 @@ func (s *Server) SpendQuota(project string, c Category, n int) {
 	s.quotas.peak[c] = max(s.quotas.peak[c], w.used)
 }
 
+// ResetQuotaUsage forgets the requests counted so far, as if every project
+// had just begun a minute: for a test whose setup makes calls that stand
+// for earlier hours. The refusal and peak counters stay.
+func (s *Server) ResetQuotaUsage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.quotas.windows)
+}
+
 // QuotaRefusals returns how many calls the quotas refused, by category
 // (every category present). Refused calls are also in Calls.
 func (s *Server) QuotaRefusals() map[Category]int {

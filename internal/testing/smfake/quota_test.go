@@ -298,6 +298,11 @@ func TestQuotaConfigured(t *testing.T) {
 	}{
 		{name: "lower limit", opts: []smfake.Option{smfake.WithQuota(smfake.Read, 5)}, served: 5, limit: 5},
 		{name: "set while running", set: func(s *smfake.Server) { s.SetQuota(smfake.Read, 3) }, served: 3, limit: 3},
+		{name: "usage forgotten", opts: []smfake.Option{smfake.WithQuota(smfake.Read, 4)},
+			set: func(s *smfake.Server) {
+				s.SpendQuota("projects/my-project", smfake.Read, 4)
+				s.ResetQuotaUsage()
+			}, served: 4, limit: 4},
 		{name: "turned off", opts: []smfake.Option{smfake.WithQuota(smfake.Read, 5), smfake.WithoutQuotas()}, served: 20},
 		{name: "turned back on", opts: []smfake.Option{smfake.WithQuota(smfake.Read, 5), smfake.WithoutQuotas()},
 			set: func(s *smfake.Server) { s.SetQuotasEnforced(true) }, served: 5, limit: 5},
