@@ -4,10 +4,12 @@
 //
 // It keeps secrets and versions in memory and follows Secret Manager's
 // behaviour where this project depends on it: version numbering, the
-// "latest" alias, version states, checksums, paging, status codes, and
-// answering with the project number. Tests can seed and inspect its state,
-// move its clock, slow it down, and make chosen calls fail, either before or
-// after they take effect.
+// "latest" alias, version states, checksums, paging, status codes,
+// answering with the project number, and the per-project, per-minute
+// quotas on read, write and access requests, which it enforces by default
+// with Google's limits (quota.go). Tests can seed and inspect its state,
+// move its clock, slow it down, change or lift the quotas, and make chosen
+// calls fail, either before or after they take effect.
 package smfake
 
 import (
@@ -39,6 +41,7 @@ type Server struct {
 	calls   map[string]int
 	faults  map[string][]*fault
 	latency map[string]time.Duration
+	quotas  *quotas
 }
 
 // fault is an injected failure for the next n calls of one method.
@@ -64,7 +67,8 @@ func WithProjectNumbers(numbers map[string]string) Option {
 	}
 }
 
-// WithClock sets the server's clock, which stamps create and destroy times.
+// WithClock sets the server's clock, which stamps create and destroy times
+// and says which minute a call's quota is counted in.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.svc.now = now }
 }
@@ -100,6 +104,7 @@ func New(opts ...Option) *Server {
 		calls:   make(map[string]int),
 		faults:  make(map[string][]*fault),
 		latency: make(map[string]time.Duration),
+		quotas:  newQuotas(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -222,10 +227,18 @@ func (s *Server) CallCounts() map[string]int {
 	return counts
 }
 
-// intercept counts each call and applies the configured latency and faults
-// around the handler.
+// intercept counts each call, charges it to its project's quota as it
+// arrives, and applies the configured latency and faults around the
+// handler. A call the quota refuses is answered after the latency, like any
+// other, and takes no injected fault.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	method := path.Base(info.FullMethod)
+	category, categorized := CategoryOf(method)
+	var now time.Time
+	project, charged := requestProject(req)
+	if charged {
+		now, project = s.consumer(project)
+	}
 
 	s.mu.Lock()
 	s.calls[method]++
@@ -233,8 +246,16 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	if !ok {
 		delay = s.latency[""]
 	}
+	var refusal error
+	if !categorized {
+		refusal = statusf(codes.Internal, "smfake: method %s has no quota category", method)
+	} else if charged {
+		if limit, ok := s.quotas.admit(project, category, now); !ok {
+			refusal = quotaExceeded(category, project, limit)
+		}
+	}
 	var f *fault
-	if q := s.faults[method]; len(q) > 0 {
+	if q := s.faults[method]; len(q) > 0 && refusal == nil {
 		f = q[0]
 		if f.n--; f.n == 0 {
 			s.faults[method] = q[1:]
@@ -250,6 +271,9 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 			t.Stop()
 			return nil, contextStatus(ctx)
 		}
+	}
+	if refusal != nil {
+		return nil, refusal
 	}
 	if f != nil && !f.applied {
 		return nil, injected(method, f.code)
