@@ -5,6 +5,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -244,8 +245,12 @@ func parseAccounts(v string, store Store, project string) ([]refresh.Account, er
 // baseURL reads the root URL of an API, by the rule its client applies.
 func baseURL(get func(string) string, name, def string) (string, error) {
 	v := strings.TrimRight(orDefault(get(name), def), "/")
-	if graph.CheckBaseURL(v) != nil {
-		return "", &Error{name, fmt.Sprintf("is %q; it must be an http or https URL with no query or fragment, such as %s", v, def)}
+	// A password in the URL (a proxy's, say) is never quoted back.
+	switch err := graph.CheckBaseURL(v); {
+	case errors.Is(err, graph.ErrCleartext):
+		return "", &Error{name, fmt.Sprintf("is %q; %v", graph.Redact(v), graph.ErrCleartext)}
+	case err != nil:
+		return "", &Error{name, fmt.Sprintf("is %q; it must be an https URL (http only to this machine) with no query or fragment, such as %s", graph.Redact(v), def)}
 	}
 	return v, nil
 }
@@ -299,7 +304,7 @@ func integer(get func(string) string, name string, def, minimum int) (int, error
 }
 
 // LogValue describes the configuration for a start-up log line. It holds no
-// token or credential, but emulator hosts and paths are kept to what helps a
+// token or credential (a password in a base URL shows as "xxxxx"), but emulator hosts and paths are kept to what helps a
 // reader, and the account list is summarised.
 func (c *Config) LogValue() slog.Value {
 	ids := make([]string, len(c.Accounts))
@@ -314,9 +319,9 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("tokensCollection", c.TokensCollection),
 		slog.Duration("refreshAfter", c.RefreshAfter),
 		slog.Int("keepVersions", c.KeepVersions),
-		slog.String("threadsAPIBaseURL", c.ThreadsAPIBaseURL),
-		slog.String("instagramAPIBaseURL", c.InstagramAPIBaseURL),
-		slog.String("instagramOAuthBaseURL", c.InstagramOAuthBaseURL),
+		slog.String("threadsAPIBaseURL", graph.Redact(c.ThreadsAPIBaseURL)),
+		slog.String("instagramAPIBaseURL", graph.Redact(c.InstagramAPIBaseURL)),
+		slog.String("instagramOAuthBaseURL", graph.Redact(c.InstagramOAuthBaseURL)),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Duration("threadsTimeout", c.ThreadsTimeout),
 		slog.Bool("secretManagerEmulator", c.SecretManagerEmulatorHost != ""),
