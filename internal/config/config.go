@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -146,8 +146,8 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if c.Accounts, err = parseAccounts(get("THREADS_SECRETS"), c.Store, c.Project); err != nil {
 		return nil, err
 	}
-	if strings.Contains(c.TokensCollection, "/") {
-		return nil, &Error{"TOKENS_COLLECTION", fmt.Sprintf("is %q; a collection ID cannot contain '/'", c.TokensCollection)}
+	if err := checkCollection(c.TokensCollection); err != nil {
+		return nil, err
 	}
 	if c.RefreshAfter, err = duration(get, "REFRESH_AFTER", DefaultRefreshAfter); err != nil {
 		return nil, err
@@ -155,23 +155,17 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if c.RefreshAfter < MinRefreshAfter {
 		return nil, &Error{"REFRESH_AFTER", fmt.Sprintf("is %s; it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours", c.RefreshAfter)}
 	}
-	if c.KeepVersions, err = integer(get, "KEEP_VERSIONS", DefaultKeepVersions, 1); err != nil {
+	if c.KeepVersions, err = integer(get, "KEEP_VERSIONS", DefaultKeepVersions, 1, math.MaxInt); err != nil {
 		return nil, err
 	}
-	if c.Concurrency, err = integer(get, "CONCURRENCY", DefaultConcurrency, 1); err != nil {
+	if c.Concurrency, err = integer(get, "CONCURRENCY", DefaultConcurrency, 1, MaxConcurrency); err != nil {
 		return nil, err
 	}
-	if c.ThreadsTimeout, err = duration(get, "THREADS_TIMEOUT", DefaultThreadsTimeout); err != nil {
+	if c.ThreadsTimeout, err = threadsTimeout(get); err != nil {
 		return nil, err
 	}
-	if c.ThreadsTimeout <= 0 {
-		return nil, &Error{"THREADS_TIMEOUT", fmt.Sprintf("is %s; it must be positive", c.ThreadsTimeout)}
-	}
-	if c.PassTimeout, err = duration(get, "PASS_TIMEOUT", 0); err != nil {
+	if c.PassTimeout, err = passTimeout(get, c.ThreadsTimeout); err != nil {
 		return nil, err
-	}
-	if c.PassTimeout < 0 {
-		return nil, &Error{"PASS_TIMEOUT", fmt.Sprintf("is %s; it must not be negative", c.PassTimeout)}
 	}
 	for _, b := range []struct {
 		dst       *string
@@ -277,30 +271,6 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func duration(get func(string) string, name string, def time.Duration) (time.Duration, error) {
-	v := get(name)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, &Error{name, fmt.Sprintf("is %q, which is not a Go duration such as 36h or 90m", v)}
-	}
-	return d, nil
-}
-
-func integer(get func(string) string, name string, def, minimum int) (int, error) {
-	v := get(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < minimum {
-		return 0, &Error{name, fmt.Sprintf("is %q; it must be a whole number of at least %d", v, minimum)}
-	}
-	return n, nil
 }
 
 // LogValue describes the configuration for a start-up log line. It holds no

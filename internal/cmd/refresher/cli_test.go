@@ -188,6 +188,10 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 		{local, "KEEP_VERSIONS", "0"},
 		{local, "CONCURRENCY", "-1"},
 		{local, "THREADS_TIMEOUT", "soon"},
+		{local, "THREADS_TIMEOUT", "10ms"},
+		{local, "PASS_TIMEOUT", "5s"}, // every due account would be skipped on every pass
+		{local, "CONCURRENCY", "99999999999999999999"},
+		{local, "THREADS_API_BASE_URL", "http://10.0.0.5:8080"}, // tokens in clear text
 		{local, "LOG_LEVEL", "loud"},
 		{local, "THREADS_API_BASE_URL", "graph.threads.net"},
 		{local, "STORE", "cloud"},
@@ -196,6 +200,9 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 		{google, "TOKEN_CHANGES_TOPIC", "token-changes"},
 		{google, "REFRESH_AFTER", "23h59m"},
 		{google, "KEEP_VERSIONS", "0"},
+		{google, "KEEP_VERSIONS", "99999999999999999999"},
+		{google, "PASS_TIMEOUT", "30s"},
+		{google, "TOKENS_COLLECTION", "__state__"},
 		{google, "THREADS_SECRETS", "main,main"},
 		{google, "GOOGLE_CLOUD_PROJECT", ""},
 	}

@@ -147,8 +147,6 @@ func TestRunExitCode(t *testing.T) {
 		{"failed on a broken payload", func(t *testing.T, w *world) {
 			w.storeVersion("main", []byte(`{"user_id":"1"}`), time.Now().Add(-3*day))
 		}, nil, "failed", 1},
-		{"skipped near the deadline", func(t *testing.T, w *world) { w.seed("main", 3*day) },
-			map[string]string{"PASS_TIMEOUT": "5s"}, "skipped", 0},
 	}
 	for _, store := range []storeKind{local, google} {
 		for _, tt := range tests {
