@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
 // testedCommands are the commands of issues 2 and 4.
@@ -299,5 +301,53 @@ func TestPanicEndsTheCommandWithoutItsValue(t *testing.T) {
 	}()
 	if !strings.Contains(stderr.String(), `worker()`) {
 		t.Errorf("the worker's stack is not in the log:\n%s", stderr.String())
+	}
+}
+
+// TestReadOnlyCommandsNeverCreateTheDatabase: status and token only read.
+// On a mistyped REFRESHER_DB they say there is no database there, exit 2,
+// and leave nothing behind, rather than create an empty database and
+// report "no account yet".
+func TestReadOnlyCommandsNeverCreateTheDatabase(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, local)
+	typo := filepath.Join(t.TempDir(), "cofnig", "refresher.db")
+	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"status", "--warn-within", "336h"}, {"token", "main"}} {
+		r := w.runCall(call{env: map[string]string{"REFRESHER_DB": typo}}, args...)
+		want := "no refresher database at " + typo + "; check REFRESHER_DB, or add an account first"
+		if r.code != 2 || r.stdout != "" || !strings.Contains(wantOneLine(t, strings.Join(args, " "), r.stderr), want) {
+			t.Errorf("refresher %s on a missing database: %v; want exit 2 and %q", strings.Join(args, " "), r, want)
+		}
+		assertNotCreated(t, typo)
+	}
+}
+
+// TestREFRESHER_DBThatIsNotADatabase: pointed at another file, every
+// command says that file is not a refresher database (exit 2, naming the
+// variable), touches nothing, and never advises a chmod of it.
+func TestREFRESHER_DBThatIsNotADatabase(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, local)
+	passwd := filepath.Join(t.TempDir(), "passwd")
+	content := "root:x:0:0:root:/root:/bin/bash\n"
+	if err := os.WriteFile(passwd, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok := w.th.IssueLongLived("1789", "alice", time.Now())
+	for _, args := range [][]string{{"status"}, {"token", "main"}, {"run"}, {"add", "main"}} {
+		r := w.runCall(call{stdin: strings.NewReader(tok), env: map[string]string{"REFRESHER_DB": passwd}}, args...)
+		line := wantOneLine(t, strings.Join(args, " "), r.stderr)
+		if r.code != 2 || !strings.Contains(line, "REFRESHER_DB is "+passwd+", which is not a refresher database") || strings.Contains(line, "chmod") {
+			t.Errorf("refresher %s with REFRESHER_DB=%s: %v; want exit 2 saying it is not a refresher database", strings.Join(args, " "), passwd, r)
+		}
+	}
+	if b, err := os.ReadFile(passwd); err != nil || string(b) != content {
+		t.Errorf("%s was changed: %q %v", passwd, b, err)
+	}
+	if fi, err := os.Stat(passwd); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the mode of %s changed: %v", passwd, err)
+	}
+	if n := w.th.Calls(threadsfake.PathMe); n != 0 {
+		t.Errorf("/me was called %d times with a database that cannot be used", n)
 	}
 }

@@ -288,16 +288,20 @@ func TestStatusUnreadableState(t *testing.T) {
 	if err := os.WriteFile(open, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct{ name, db, want string }{
-		{"not a database", garbage, garbage},
-		{"readable by others", open, "chmod 600"},
-		{"a directory", dir, "directory"},
+	for _, tt := range []struct {
+		name, db, want string
+		code           int
+	}{
+		// Another file: REFRESHER_DB is wrong, as any bad setting is.
+		{"not a database", garbage, garbage + ", which is not a refresher database", 2},
+		{"readable by others", open, "chmod 600", 1},
+		{"a directory", dir, "directory", 1},
 	} {
 		for _, args := range [][]string{{"status"}, {"status", "--json"}, {"run"}} {
 			r := execute(t, call{}, map[string]string{"REFRESHER_DB": tt.db}, args...)
 			name := tt.name + ": refresher " + strings.Join(args, " ")
-			if r.code != 1 || r.stdout != "" {
-				t.Errorf("%s: want exit 1 and nothing on stdout, got %v", name, r)
+			if r.code != tt.code || r.stdout != "" {
+				t.Errorf("%s: want exit %d and nothing on stdout, got %v", name, tt.code, r)
 			}
 			if line := wantOneLine(t, name, r.stderr); !strings.Contains(line, tt.want) {
 				t.Errorf("%s: the line does not say %q: %q", name, tt.want, line)

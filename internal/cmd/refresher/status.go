@@ -73,7 +73,7 @@ func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 	// let: a status that cannot be read must end, with an error.
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	svc, _, err := start(ctx, e)
+	svc, _, err := startExisting(ctx, e)
 	if err != nil {
 		return err
 	}
