@@ -40,6 +40,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookup         config.LookupFunc
+	// serverTimeouts replaces serve's defaultServerTimeouts when set.
+	serverTimeouts *serverTimeouts
 }
 
 // Exit codes.
