@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -563,6 +564,35 @@ func TestStartFailureIsLogged(t *testing.T) {
 	for _, l := range lines {
 		if l["message"] != "start failed; the next request tries again" || l["error"] == nil {
 			t.Errorf("ERROR line %v, want message \"start failed; the next request tries again\" with the error", l)
+		}
+	}
+}
+
+// TestBaseURLPasswordNotInAnswersOrLogs: a password in a base URL (a
+// proxy's) appears neither in the 500 answer and ERROR line that refuse the
+// URL for another reason, nor in the debug "refresher started" line of a
+// configuration that is accepted.
+func TestBaseURLPasswordNotInAnswersOrLogs(t *testing.T) {
+	t.Parallel()
+	const password = "Planted-Pw-4242"
+	for _, tt := range []struct {
+		url  string
+		code int
+	}{
+		{"https://proxy-user:" + password + "@graph.threads.net/?v=1", 500},
+		{"http://proxy-user:" + password + "@10.0.0.5:8080", 500},
+		{"http://proxy-user:" + password + "@127.0.0.1:1", 200}, // GET reads the state only
+	} {
+		env := map[string]string{"REFRESHER_DB": filepath.Join(t.TempDir(), "refresher.db"), "LOG_LEVEL": "debug", "THREADS_API_BASE_URL": tt.url}
+		var logs syncbuf.Buffer
+		f := &function{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }, logs: &logs}
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if rec.Code != tt.code {
+			t.Errorf("THREADS_API_BASE_URL=%s: answer %d %s, want %d", tt.url, rec.Code, rec.Body.String(), tt.code)
+		}
+		if out := rec.Body.String() + logs.String(); strings.Contains(out, password) || !strings.Contains(out, "proxy-user:xxxxx@") {
+			t.Errorf("THREADS_API_BASE_URL=%s: want the URL shown with its password replaced, got:\n%s", tt.url, out)
 		}
 	}
 }
