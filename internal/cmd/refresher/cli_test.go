@@ -104,7 +104,7 @@ func TestWrongArguments(t *testing.T) {
 	}{
 		{"add without account", []string{"add"}, nil, "", "missing ACCOUNT"},
 		{"add with a bad account name", []string{"add", "a/b"}, nil, "", `"a/b"`},
-		{"add with two accounts", []string{"add", "main", "other"}, nil, "", "unexpected argument"},
+		{"add with two accounts", []string{"add", "main", "other"}, nil, "", "takes one ACCOUNT, and got 2 arguments"},
 		{"add with an unreadable token file", []string{"add", "--token-file", "/nonexistent/token", "main"}, nil, "", "--token-file"},
 		{"add with empty input", []string{"add", "main"}, nil, "", "no long-lived token"},
 		{"add with blank input", []string{"add", "main"}, nil, " \n\t\n", "no long-lived token"},
@@ -112,7 +112,7 @@ func TestWrongArguments(t *testing.T) {
 		{"exchange without app secret", []string{"exchange", "main"}, nil, "short\n", "THREADS_APP_SECRET"},
 		{"exchange with empty input", []string{"exchange", "main"}, app, "", "no short-lived token"},
 		{"token without account", []string{"token"}, nil, "", "missing ACCOUNT"},
-		{"token with two accounts", []string{"token", "a", "b"}, nil, "", "unexpected argument"},
+		{"token with two accounts", []string{"token", "a", "b"}, nil, "", "takes one ACCOUNT, and got 2 arguments"},
 		{"run with an argument", []string{"run", "main"}, nil, "", `"main"`},
 		{"status with an argument", []string{"status", "main"}, nil, "", `"main"`},
 		{"serve with an argument", []string{"serve", "main"}, nil, "", `"main"`},

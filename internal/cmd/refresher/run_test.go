@@ -228,9 +228,14 @@ func TestStatus(t *testing.T) {
 			t.Errorf("colour codes when stdout is not a terminal:\n%q", r.stdout)
 		}
 		lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
-		if len(lines) != 3 {
-			t.Fatalf("want a header and two rows, got:\n%s", r.stdout)
+		if len(lines) != 4 {
+			t.Fatalf("want a header, two rows and a note, got:\n%s", r.stdout)
 		}
+		// Below the table, the command that brings broken back.
+		if want := "broken needs a new login: `refresher login --redirect-uri URI broken`, or `refresher add broken < long-lived-token.txt`"; lines[3] != want {
+			t.Errorf("the note below the table is %q, want %q", lines[3], want)
+		}
+		lines = lines[:3]
 		header := strings.Fields(strings.ReplaceAll(lines[0], "LAST ERROR", "LAST_ERROR"))
 		want := []string{"ACCOUNT", "PLATFORM", "USER", "STATUS", "REFRESHED", "EXPIRES", "LEFT", "LAST_ERROR"}
 		if strings.Join(header, " ") != strings.Join(want, " ") {
