@@ -645,7 +645,7 @@ func TestTokenChangesArePublished(t *testing.T) {
 
 	received := func() []map[string]string {
 		var out []map[string]string
-		for _, m := range topic.Drain(t, 500*time.Millisecond) {
+		for _, m := range topic.Drain(t) {
 			h.Output.Write(m.Data) // searched for tokens with the rest
 			var data map[string]string
 			if err := json.Unmarshal(m.Data, &data); err != nil {
