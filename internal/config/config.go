@@ -149,6 +149,9 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if err := checkCollection(c.TokensCollection); err != nil {
 		return nil, err
 	}
+	if err := checkDatabase(c.FirestoreDatabase, c.Store); err != nil {
+		return nil, err
+	}
 	if c.RefreshAfter, err = duration(get, "REFRESH_AFTER", DefaultRefreshAfter); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,23 @@ func checkCollection(id string) error {
 // refuses only IDs like __x__; a leading "__" is refused as Terraform has
 // always refused it.
 const collectionRule = `it must be a single collection ID: no slash, not "." or "..", not starting with "__"`
+
+// databaseIDPattern is Firestore's rule for a database ID, which Terraform's
+// firestore_database also applies.
+var databaseIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{2,61}[a-z0-9]$`)
+
+// databaseRule says databaseIDPattern in the words of the Terraform variable
+// firestore_database (a test in this package compares them).
+const databaseRule = "4 to 63 lowercase letters, digits or hyphens, starting with a letter"
+
+// checkDatabase checks FIRESTORE_DATABASE where it is used: Firestore would
+// refuse every read and write of the state with another ID.
+func checkDatabase(id string, store Store) error {
+	if store != StoreGoogle || id == DefaultFirestoreDatabase || databaseIDPattern.MatchString(id) {
+		return nil
+	}
+	return &Error{"FIRESTORE_DATABASE", fmt.Sprintf("is %q; it must be %s (and not end with a hyphen), or %s", id, databaseRule, DefaultFirestoreDatabase)}
+}
 
 // threadsTimeout reads THREADS_TIMEOUT.
 func threadsTimeout(get func(string) string) (time.Duration, error) {

@@ -198,3 +198,25 @@ func submatchText(t *testing.T, re, s string) string {
 	}
 	return m[1]
 }
+
+// TestFirestoreDatabaseRuleIsTerraforms: FIRESTORE_DATABASE follows the rule
+// the Terraform variable firestore_database states (the function also takes
+// "(default)", which the module does not create).
+func TestFirestoreDatabaseRuleIsTerraforms(t *testing.T) {
+	t.Parallel()
+	block := variableBlock(t, "firestore_database")
+	tfRule := submatchText(t, `firestore_database must be ([^.]*)\.`, block)
+	if reason := refusal(t, "FIRESTORE_DATABASE", "Bad_DB"); !strings.Contains(reason, tfRule) {
+		t.Errorf("FIRESTORE_DATABASE=Bad_DB refused with %q; want Terraform's rule %q in it", reason, tfRule)
+	}
+	tfPattern := submatchText(t, `regex\("([^"]*)", var\.firestore_database\)`, block)
+	for _, id := range []string{"threads-token-refresher", "abcd", "a-b3", "(default)", "abc", "Abcd", "abc-", "1abc", strings.Repeat("a", 64), "a_bc"} {
+		_, err := config.Load(func(k string) (string, bool) {
+			v, ok := map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "FIRESTORE_DATABASE": id}[k]
+			return v, ok
+		})
+		if want := regexp.MustCompile(tfPattern).MatchString(id) || id == "(default)"; (err == nil) != want {
+			t.Errorf("FIRESTORE_DATABASE=%s: %v; Terraform's pattern says accepted = %v", id, err, want)
+		}
+	}
+}
