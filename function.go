@@ -21,7 +21,15 @@ import (
 )
 
 func init() {
-	functions.HTTP("RefreshTokens", (&function{lookup: os.LookupEnv, logs: os.Stderr}).ServeHTTP)
+	functions.HTTP("RefreshTokens", NewHandler(os.LookupEnv, os.Stderr).ServeHTTP)
+}
+
+// NewHandler returns RefreshTokens as an http.Handler that reads its
+// configuration through lookup and logs to logs: what the functions
+// framework serves, for `refresher serve` to serve with its own server
+// (the framework's Start sets no header or idle timeout).
+func NewHandler(lookup config.LookupFunc, logs io.Writer) http.Handler {
+	return &function{lookup: lookup, logs: logs}
 }
 
 // function is one instance of RefreshTokens. It builds its clients on the

@@ -105,8 +105,10 @@ variable "tokens_collection" {
   default     = "threads_tokens"
 
   validation {
-    condition     = can(regex("^[^/]+$", var.tokens_collection)) && !startswith(var.tokens_collection, "__")
-    error_message = "tokens_collection must be a single collection ID: no slash, not starting with \"__\"."
+    # Firestore's rules for a collection ID; the function refuses the same
+    # TOKENS_COLLECTION with the same sentence (internal/config).
+    condition     = can(regex("^[^/]+$", var.tokens_collection)) && !contains([".", ".."], var.tokens_collection) && !startswith(var.tokens_collection, "__")
+    error_message = "tokens_collection is ${jsonencode(var.tokens_collection)}; it must be a single collection ID: no slash, not \".\" or \"..\", not starting with \"__\"."
   }
 }
 
@@ -137,7 +139,7 @@ variable "keep_versions" {
 
   validation {
     condition     = var.keep_versions >= 1 && floor(var.keep_versions) == var.keep_versions
-    error_message = "keep_versions must be a whole number, at least 1."
+    error_message = "keep_versions is ${var.keep_versions}; it must be a whole number of at least 1."
   }
 }
 

@@ -1,6 +1,7 @@
 // Package bundle writes the source archive that Cloud Functions builds the
-// function from: go.mod, go.sum, the root package's non-test Go files and the
-// internal packages, nothing else.
+// function from: go.mod, go.sum, the non-test Go files of the root package
+// and of the internal packages it may import, and the files their
+// //go:embed directives name; nothing else.
 //
 // The archive is deterministic: entries are sorted and carry a fixed
 // timestamp and mode, so the same tree always gives the same bytes. Terraform
@@ -35,68 +36,107 @@ const fileMode fs.FileMode = 0o644
 var excludedDirs = []string{"internal/testing", "internal/cmd"}
 
 // Files returns the slash-separated paths, relative to root, of the files
-// the archive holds, in archive order. root must be a Go module root.
+// the archive holds, in archive order: go.mod, go.sum, the non-test Go
+// files of the root package and of the packages under internal/ (but
+// excludedDirs), and the files their //go:embed directives name. Nothing
+// else: a stray file beside the code (a token saved to internal/x/tok.txt,
+// notes, an editor's backup) stays out of the deployment archive. root
+// must be a Go module root.
 func Files(root string) ([]string, error) {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		return nil, fmt.Errorf("looking for go.mod in %s: %w", root, err)
 	}
-	var files []string
-
-	top, err := os.ReadDir(root)
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", root, err)
+	set := make(map[string]bool)
+	for _, name := range []string{"go.mod", "go.sum"} {
+		if err := addRegular(set, root, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
-	for _, e := range top {
-		name := e.Name()
-		if e.IsDir() || !(name == "go.mod" || name == "go.sum" || isSourceFile(name)) {
-			continue
-		}
-		if !e.Type().IsRegular() {
-			// A symlink would be packed as something other than what the
-			// local build sees; refuse rather than guess.
-			return nil, fmt.Errorf("%s is not a regular file", name)
-		}
-		files = append(files, name)
+	if err := addPackage(set, root, "."); err != nil {
+		return nil, err
 	}
 
 	internal := filepath.Join(root, "internal")
 	if _, err := os.Stat(internal); errors.Is(err, fs.ErrNotExist) {
-		slices.Sort(files)
-		return files, nil
+		return sorted(set), nil
 	}
-	err = filepath.WalkDir(internal, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(internal, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if !d.IsDir() {
+			return nil
 		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		name := d.Name()
-		if d.IsDir() {
-			// The go tool ignores testdata and names starting with "." or
-			// "_", so the build cannot need them.
-			if p != internal && (name == "testdata" || isHidden(name) || slices.Contains(excludedDirs, rel)) {
-				return filepath.SkipDir
-			}
-			return nil
+		// The go tool ignores testdata and names starting with "." or
+		// "_", so the build cannot need their Go files.
+		if p != internal && (d.Name() == "testdata" || isHidden(d.Name()) || slices.Contains(excludedDirs, rel)) {
+			return filepath.SkipDir
 		}
-		if isHidden(name) || strings.HasSuffix(name, "_test.go") {
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", rel)
-		}
-		files = append(files, rel)
-		return nil
+		return addPackage(set, root, rel)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing internal packages: %w", err)
 	}
+	return sorted(set), nil
+}
 
+// addPackage adds the non-test Go files of the directory dir (relative to
+// root, slash-separated) and the files their //go:embed directives match.
+// Files excluded by build constraints are kept: the cloud build may use
+// other constraints than this machine.
+func addPackage(set map[string]bool, root, dir string) error {
+	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() || !isSourceFile(e.Name()) {
+			continue
+		}
+		name := path.Join(dir, e.Name())
+		if err := addRegular(set, root, name); err != nil {
+			return err
+		}
+		patterns, err := embedPatterns(filepath.Join(root, filepath.FromSlash(name)))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", name, err)
+		}
+		for _, pat := range patterns {
+			if err := addEmbedded(set, root, dir, pat); err != nil {
+				return fmt.Errorf("%s: //go:embed %s: %w", name, pat, err)
+			}
+		}
+	}
+	return nil
+}
+
+// addRegular adds root/name, which must be a regular file: a symlink would
+// be packed as something other than what the local build sees, so it is
+// refused rather than guessed at.
+func addRegular(set map[string]bool, root, name string) error {
+	fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(name)))
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", name)
+	}
+	set[name] = true
+	return nil
+}
+
+func sorted(set map[string]bool) []string {
+	files := make([]string, 0, len(set))
+	for name := range set {
+		files = append(files, name)
+	}
 	slices.Sort(files)
-	return files, nil
+	return files
 }
 
 // Write writes the archive of the module rooted at root to w.

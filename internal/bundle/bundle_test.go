@@ -36,10 +36,17 @@ var tree = map[string]string{
 	"dist/old.zip":               "PK old archive\n",
 	"internal/x/.a.go.swp":       "editor junk\n",
 	"internal/_scratch/notes.go": "package scratch\n",
+	// Stray files beside the code, which the build never reads: a token
+	// saved in a package directory must not be deployed.
+	"internal/threads/my-token.txt": "THAAstraytokenstraytoken\n",
+	"internal/threads/threads.go":   "package threads\n",
+	"internal/x/notes.md":           "# notes\n",
+	"internal/x/backup.go~":         "package x\n",
+	"my-token.txt":                  "THAAstraytokenstraytoken\n",
 }
 
 // wantFiles is what the archive of tree holds, in archive order.
-var wantFiles = []string{"function.go", "go.mod", "go.sum", "internal/x/a.go"}
+var wantFiles = []string{"function.go", "go.mod", "go.sum", "internal/threads/threads.go", "internal/x/a.go"}
 
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -181,6 +188,9 @@ func TestWriteChangesOnlyWithTheCode(t *testing.T) {
 		{"README.md", false},
 		{"terraform/main.tf", false},
 		{"dist/old.zip", false},
+		{"internal/threads/my-token.txt", false},
+		{"internal/x/notes.md", false},
+		{"my-token.txt", false},
 	}
 	base := archive(t, writeTree(t, tree))
 	for _, tt := range tests {
@@ -206,7 +216,7 @@ func TestWriteNewPackageFile(t *testing.T) {
 		files[k] = v
 	}
 	got := names(entries(t, archive(t, writeTree(t, files))))
-	want := []string{"function.go", "go.mod", "go.sum", "internal/x/a.go", "internal/y/b.go"}
+	want := []string{"function.go", "go.mod", "go.sum", "internal/threads/threads.go", "internal/x/a.go", "internal/y/b.go"}
 	if !slices.Equal(got, want) {
 		t.Errorf("entries = %q, want %q", got, want)
 	}

@@ -5,12 +5,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -145,8 +146,11 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if c.Accounts, err = parseAccounts(get("THREADS_SECRETS"), c.Store, c.Project); err != nil {
 		return nil, err
 	}
-	if strings.Contains(c.TokensCollection, "/") {
-		return nil, &Error{"TOKENS_COLLECTION", fmt.Sprintf("is %q; a collection ID cannot contain '/'", c.TokensCollection)}
+	if err := checkCollection(c.TokensCollection); err != nil {
+		return nil, err
+	}
+	if err := checkDatabase(c.FirestoreDatabase, c.Store); err != nil {
+		return nil, err
 	}
 	if c.RefreshAfter, err = duration(get, "REFRESH_AFTER", DefaultRefreshAfter); err != nil {
 		return nil, err
@@ -154,23 +158,17 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if c.RefreshAfter < MinRefreshAfter {
 		return nil, &Error{"REFRESH_AFTER", fmt.Sprintf("is %s; it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours", c.RefreshAfter)}
 	}
-	if c.KeepVersions, err = integer(get, "KEEP_VERSIONS", DefaultKeepVersions, 1); err != nil {
+	if c.KeepVersions, err = integer(get, "KEEP_VERSIONS", DefaultKeepVersions, 1, math.MaxInt); err != nil {
 		return nil, err
 	}
-	if c.Concurrency, err = integer(get, "CONCURRENCY", DefaultConcurrency, 1); err != nil {
+	if c.Concurrency, err = integer(get, "CONCURRENCY", DefaultConcurrency, 1, MaxConcurrency); err != nil {
 		return nil, err
 	}
-	if c.ThreadsTimeout, err = duration(get, "THREADS_TIMEOUT", DefaultThreadsTimeout); err != nil {
+	if c.ThreadsTimeout, err = threadsTimeout(get); err != nil {
 		return nil, err
 	}
-	if c.ThreadsTimeout <= 0 {
-		return nil, &Error{"THREADS_TIMEOUT", fmt.Sprintf("is %s; it must be positive", c.ThreadsTimeout)}
-	}
-	if c.PassTimeout, err = duration(get, "PASS_TIMEOUT", 0); err != nil {
+	if c.PassTimeout, err = passTimeout(get, c.ThreadsTimeout); err != nil {
 		return nil, err
-	}
-	if c.PassTimeout < 0 {
-		return nil, &Error{"PASS_TIMEOUT", fmt.Sprintf("is %s; it must not be negative", c.PassTimeout)}
 	}
 	for _, b := range []struct {
 		dst       *string
@@ -244,8 +242,12 @@ func parseAccounts(v string, store Store, project string) ([]refresh.Account, er
 // baseURL reads the root URL of an API, by the rule its client applies.
 func baseURL(get func(string) string, name, def string) (string, error) {
 	v := strings.TrimRight(orDefault(get(name), def), "/")
-	if graph.CheckBaseURL(v) != nil {
-		return "", &Error{name, fmt.Sprintf("is %q; it must be an http or https URL with no query or fragment, such as %s", v, def)}
+	// A password in the URL (a proxy's, say) is never quoted back.
+	switch err := graph.CheckBaseURL(v); {
+	case errors.Is(err, graph.ErrCleartext):
+		return "", &Error{name, fmt.Sprintf("is %q; %v", graph.Redact(v), graph.ErrCleartext)}
+	case err != nil:
+		return "", &Error{name, fmt.Sprintf("is %q; it must be an https URL (http only to this machine) with no query or fragment, such as %s", graph.Redact(v), def)}
 	}
 	return v, nil
 }
@@ -274,32 +276,8 @@ func orDefault(v, def string) string {
 	return v
 }
 
-func duration(get func(string) string, name string, def time.Duration) (time.Duration, error) {
-	v := get(name)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, &Error{name, fmt.Sprintf("is %q, which is not a Go duration such as 36h or 90m", v)}
-	}
-	return d, nil
-}
-
-func integer(get func(string) string, name string, def, minimum int) (int, error) {
-	v := get(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < minimum {
-		return 0, &Error{name, fmt.Sprintf("is %q; it must be a whole number of at least %d", v, minimum)}
-	}
-	return n, nil
-}
-
 // LogValue describes the configuration for a start-up log line. It holds no
-// token or credential, but emulator hosts and paths are kept to what helps a
+// token or credential (a password in a base URL shows as "xxxxx"), but emulator hosts and paths are kept to what helps a
 // reader, and the account list is summarised.
 func (c *Config) LogValue() slog.Value {
 	ids := make([]string, len(c.Accounts))
@@ -314,9 +292,9 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("tokensCollection", c.TokensCollection),
 		slog.Duration("refreshAfter", c.RefreshAfter),
 		slog.Int("keepVersions", c.KeepVersions),
-		slog.String("threadsAPIBaseURL", c.ThreadsAPIBaseURL),
-		slog.String("instagramAPIBaseURL", c.InstagramAPIBaseURL),
-		slog.String("instagramOAuthBaseURL", c.InstagramOAuthBaseURL),
+		slog.String("threadsAPIBaseURL", graph.Redact(c.ThreadsAPIBaseURL)),
+		slog.String("instagramAPIBaseURL", graph.Redact(c.InstagramAPIBaseURL)),
+		slog.String("instagramOAuthBaseURL", graph.Redact(c.InstagramOAuthBaseURL)),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Duration("threadsTimeout", c.ThreadsTimeout),
 		slog.Bool("secretManagerEmulator", c.SecretManagerEmulatorHost != ""),

@@ -89,6 +89,17 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"keep text", "KEEP_VERSIONS", "two"},
 		{"concurrency", "CONCURRENCY", "-1"},
 		{"timeout", "THREADS_TIMEOUT", "0s"},
+		{"timeout in ms for s", "THREADS_TIMEOUT", "10ms"},
+		{"timeout never reached", "THREADS_TIMEOUT", "11m"},
+		{"pass shorter than one account needs", "PASS_TIMEOUT", "30s"},
+		{"pass just short of one account", "PASS_TIMEOUT", "59s"},
+		{"pass negative", "PASS_TIMEOUT", "-1m"},
+		{"concurrency absurd", "CONCURRENCY", "1001"},
+		{"concurrency beyond int", "CONCURRENCY", "99999999999999999999"},
+		{"keep beyond int", "KEEP_VERSIONS", "99999999999999999999"},
+		{"collection dot dot", "TOKENS_COLLECTION", ".."},
+		{"collection reserved", "TOKENS_COLLECTION", "__tokens__"},
+		{"collection too long", "TOKENS_COLLECTION", strings.Repeat("c", 1501)},
 		{"base url", "THREADS_API_BASE_URL", "graph.threads.net"},
 		{"instagram base url", "INSTAGRAM_API_BASE_URL", "graph.instagram.com"},
 		{"instagram base url with a query", "INSTAGRAM_API_BASE_URL", "https://graph.instagram.com/?v=1"},
@@ -167,5 +178,70 @@ func TestTokenChangesTopic(t *testing.T) {
 	var cerr *Error
 	if !errors.As(err, &cerr) || cerr.Variable != "TOKEN_CHANGES_TOPIC" || !strings.Contains(err.Error(), "local store") {
 		t.Errorf("local store with a topic: %v, want an error naming TOKEN_CHANGES_TOPIC and the local store", err)
+	}
+}
+
+// TestSettingsThatCannotWorkSaySo: a value that makes every pass a no-op or
+// every account fail is refused with a sentence that says what would
+// happen, not only what the rule is.
+func TestSettingsThatCannotWorkSaySo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"KEEP_VERSIONS": "99999999999999999999"}, `KEEP_VERSIONS is "99999999999999999999", which is too large a number`},
+		{map[string]string{"PASS_TIMEOUT": "30s"}, "PASS_TIMEOUT is 30s; it must be at least 1m0s (time for a pass to refresh one account"},
+		// The minimum follows THREADS_TIMEOUT: 3 x 30s + 10s + 20s.
+		{map[string]string{"PASS_TIMEOUT": "90s", "THREADS_TIMEOUT": "30s"}, "PASS_TIMEOUT is 1m30s; it must be at least 2m0s"},
+		{map[string]string{"THREADS_TIMEOUT": "10ms"}, "THREADS_TIMEOUT is 10ms; it must be at least 100ms"},
+		{map[string]string{"CONCURRENCY": "5000"}, `CONCURRENCY is "5000"; it must be a whole number from 1 to 1000`},
+	}
+	for _, tt := range tests {
+		env := map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main"}
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		if _, err := Load(lookup(env)); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Load with %v: %v, want %q...", tt.env, err, tt.want)
+		}
+	}
+	// At the bounds, accepted.
+	for _, ok := range []map[string]string{
+		{"PASS_TIMEOUT": "60s"},
+		{"PASS_TIMEOUT": "2m", "THREADS_TIMEOUT": "30s"},
+		{"PASS_TIMEOUT": "0s"}, // no bound
+		{"THREADS_TIMEOUT": "100ms"},
+		{"THREADS_TIMEOUT": "10m"},
+		{"CONCURRENCY": "1000"},
+		{"KEEP_VERSIONS": "9223372036854775807"},
+		{"TOKENS_COLLECTION": "a.b__"},
+	} {
+		env := map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main"}
+		for k, v := range ok {
+			env[k] = v
+		}
+		if _, err := Load(lookup(env)); err != nil {
+			t.Errorf("Load with %v refused: %v", ok, err)
+		}
+	}
+}
+
+func TestPort(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]string{"": "8080", "9090": "9090", " 1 ": "1", "65535": "65535", "08080": "8080"} {
+		got, err := Port(lookup(map[string]string{"PORT": v}))
+		if err != nil || got != want {
+			t.Errorf("Port(PORT=%q) = %q, %v; want %q", v, got, err, want)
+		}
+	}
+	// A service name is not a port here (as root, "http" bound port 80),
+	// and 0 would let the system choose a port nobody is told of.
+	for _, v := range []string{"http", "0", "65536", "-1", "+80", "80.0", "8080/tcp", "99999999999999999999"} {
+		_, err := Port(lookup(map[string]string{"PORT": v}))
+		var cerr *Error
+		if !errors.As(err, &cerr) || cerr.Variable != "PORT" || !strings.Contains(err.Error(), "from 1 to 65535") {
+			t.Errorf("Port(PORT=%q) = %v, want a PORT error naming the range", v, err)
+		}
 	}
 }

@@ -112,23 +112,75 @@ func New(p Platform, o Options) *Client {
 	return c
 }
 
-// CheckBaseURL reports why raw cannot be a Client's base URL (http or
-// https, a host, no query or fragment), or nil. Configuration checks it at
-// start, so that a bad value is refused once, naming its variable, rather
-// than on every call.
+// ErrCleartext is why a base URL with plain http to another machine is
+// refused: every call sends a token or an app secret, which would cross the
+// network in clear text. Plain http is for fakes and emulators on this
+// machine only (see Loopback).
+var ErrCleartext = errors.New("plain http is allowed only to this machine (localhost, 127.0.0.0/8 or ::1); tokens would travel in clear text, so use https")
+
+// CheckBaseURL reports why raw cannot be a Client's base URL (https, or http
+// to this machine; a host; no query or fragment), or nil. Configuration
+// checks it at start, so that a bad value is refused once, naming its
+// variable, rather than on every call. The error wraps ErrCleartext when
+// plain http names another machine; its text never holds a password the
+// URL carries.
 func CheckBaseURL(raw string) error { return parseRoot("base URL", raw).err }
 
 func parseRoot(what, raw string) root {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	switch {
 	case err != nil:
-		return root{err: fmt.Errorf("invalid %s: %w", what, err)}
+		// url.Parse's error quotes the whole URL, password included.
+		return root{err: fmt.Errorf("invalid %s %q: not a URL", what, Redact(raw))}
 	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
 		return root{err: fmt.Errorf("invalid %s %q: want http(s)://host", what, u.Redacted())}
 	case u.RawQuery != "" || u.Fragment != "":
 		return root{err: fmt.Errorf("invalid %s %q: no query or fragment allowed", what, u.Redacted())}
+	case u.Scheme == "http" && !Loopback(u.Hostname()):
+		return root{err: fmt.Errorf("invalid %s %q: %w", what, u.Redacted(), ErrCleartext)}
 	}
 	return root{u: u}
+}
+
+// Loopback reports whether host (without a port) is this machine:
+// "localhost", or an address in 127.0.0.0/8 or ::1. No name is looked up:
+// what a name resolves to can change after the check.
+func Loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Redact returns raw with the password of its user information, if any,
+// replaced by "xxxxx", as url.URL.Redacted does, also when raw does not
+// parse as a URL: the password must not be printed either way.
+func Redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	// The authority runs from "//" to the next '/', '?' or '#'; its user
+	// information ends at its last '@'.
+	start := strings.Index(raw, "//")
+	if start < 0 {
+		start = 0
+	} else {
+		start += 2
+	}
+	end := len(raw)
+	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	at := strings.LastIndex(raw[start:end], "@")
+	if at < 0 {
+		return raw
+	}
+	userinfo := raw[start : start+at]
+	if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {
+		return raw[:start] + user + ":xxxxx" + raw[start+at:]
+	}
+	return raw
 }
 
 // Platform is the platform the client calls.

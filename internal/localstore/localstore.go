@@ -16,11 +16,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,6 +71,12 @@ var (
 	ErrNotEnabled = errors.New("secret version is not enabled")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("store is closed")
+	// ErrNotDatabase: the file exists but is not a refresher database (not
+	// a bbolt file, or one that holds another program's data). Open
+	// refuses it rather than write into it.
+	ErrNotDatabase = errors.New("not a refresher database")
+	// ErrNoDatabase: Options.MustExist was set and there is no file.
+	ErrNoDatabase = errors.New("no refresher database")
 )
 
 // Options tune a Store. The zero value is ready to use.
@@ -83,6 +87,10 @@ type Options struct {
 	// LockTimeout bounds the wait for another process holding the file;
 	// DefaultLockTimeout when zero. A context deadline shortens it.
 	LockTimeout time.Duration
+	// MustExist makes Open refuse a missing file (ErrNoDatabase) instead
+	// of creating it: a command that only reads must not leave an empty
+	// database behind a mistyped path and then report it empty.
+	MustExist bool
 }
 
 // Store is the embedded secret and state store. It is safe for concurrent
@@ -112,8 +120,10 @@ func DefaultPath() (string, error) {
 }
 
 // Open opens the database at path, creating it (mode 0600) and any missing
-// parent directories (mode 0700) when needed. It refuses an existing file
-// that users other than its owner may access (ErrInsecureFile).
+// parent directories (mode 0700) when needed, unless opts.MustExist. It
+// refuses an existing file that is not a refresher database
+// (ErrNotDatabase), and then one that users other than its owner may
+// access (ErrInsecureFile).
 func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("opening local store: empty path")
@@ -130,6 +140,13 @@ func Open(path string, opts Options) (*Store, error) {
 	if s.lockTimeout <= 0 {
 		s.lockTimeout = DefaultLockTimeout
 	}
+	existed, err := checkDatabase(path)
+	if err != nil {
+		return nil, err
+	}
+	if !existed && opts.MustExist {
+		return nil, fmt.Errorf("%w at %s", ErrNoDatabase, path)
+	}
 	if err := mkdirPrivate(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
 	}
@@ -138,7 +155,11 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	// Create the file and its buckets now, so that read-only operations
 	// find them and a wrong path fails here rather than on first use.
-	err := s.update(context.Background(), func(tx *bolt.Tx) error {
+	err = s.update(context.Background(), func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil && hasBuckets(tx) {
+			// Another program's bbolt file: leave its data alone.
+			return fmt.Errorf("%s is %w (a bbolt file of another program)", path, ErrNotDatabase)
+		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return err
@@ -207,54 +228,6 @@ func checkAccount(a refresh.Account) error {
 	}
 	if a.Secret != secretName(a.ID) {
 		return fmt.Errorf("account %q: secret %q is not a local store name (want %q)", a.ID, a.Secret, secretName(a.ID))
-	}
-	return nil
-}
-
-// mkdirPrivate creates dir and its missing parents with mode 0700, leaving
-// existing directories (such as the home directory) as they are.
-func mkdirPrivate(dir string) error {
-	fi, err := os.Stat(dir)
-	switch {
-	case err == nil:
-		if !fi.IsDir() {
-			return fmt.Errorf("%s is not a directory", dir)
-		}
-		return nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	}
-	if parent := filepath.Dir(dir); parent != dir {
-		if err := mkdirPrivate(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil // another process made it first
-		}
-		return err
-	}
-	// The umask may have taken bits away, even the owner's.
-	return os.Chmod(dir, 0o700)
-}
-
-// checkPrivate refuses an existing database file that other users may
-// access, as ssh does for private keys: it holds tokens.
-func checkPrivate(path string) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("checking %s: %w", path, err)
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("opening local store: %s is a directory", path)
-	}
-	// Windows reports no group or other bits worth checking.
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("opening %s: mode is %#o (run chmod 600 %s): %w", path, fi.Mode().Perm(), path, ErrInsecureFile)
 	}
 	return nil
 }

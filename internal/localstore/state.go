@@ -40,6 +40,7 @@ func (r stateRecord) state() refresh.State {
 		LastError:     r.LastError,
 		Failures:      r.Failures,
 		LastAttemptAt: r.LastAttemptAt,
+		Held:          refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
 	}
 }
 

@@ -22,10 +22,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pubsubemu.Main(m)) }
 
-// quiet is how long a pull must find nothing before a subscription counts
-// as drained; what a pass published is there before it returns.
-const quiet = 500 * time.Millisecond
-
 // world is an engine publishing to a topic of an emulator.
 type world struct {
 	*localengine.Rig
@@ -65,7 +61,7 @@ func (w *world) pass() refresh.Report {
 func (w *world) received() []notify.Message {
 	w.t.Helper()
 	var out []notify.Message
-	for _, m := range w.topic.Drain(w.t, quiet) {
+	for _, m := range w.topic.Drain(w.t) {
 		w.Logs.Write(m.Data)
 		for k, v := range m.Attributes {
 			w.Logs.Write([]byte("\n" + k + "=" + v + "\n"))
@@ -110,7 +106,7 @@ func (w *world) wantOne(what string, msgs []notify.Message, account, event strin
 
 func TestRefreshPublishesOneMessage(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, pubsubemu.Host(t), 5*time.Second)
+	w := newWorld(t, pubsubemu.Host(t), pubsubemu.Patience(pubsubemu.Host(t)))
 	w.Seed("main", 72*time.Hour)
 	w.pass()
 	w.wantOne("refresh", w.received(), "main", "refreshed")
@@ -129,7 +125,7 @@ func TestRefreshPublishesOneMessage(t *testing.T) {
 
 func TestAdoptionPublishesOneMessage(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, pubsubemu.Host(t), 5*time.Second)
+	w := newWorld(t, pubsubemu.Host(t), pubsubemu.Patience(pubsubemu.Host(t)))
 	w.Seed("main", time.Hour) // added by `refresher add`, not due
 	if r, _ := w.pass().Find("main"); r.Result != refresh.ResultRolledForward {
 		t.Fatalf("%+v, want rolled_forward", r)
@@ -194,9 +190,12 @@ func TestFailedPublishKeepsTheToken(t *testing.T) {
 			w.Seed("other", 72*time.Hour)
 			tt.break_(w, emu)
 
+			// Two publishes, each bounded; the rest of the pass takes what
+			// a call to the emulator may take on this machine.
+			slack := pubsubemu.Patience(emu.Host())
 			start := time.Now()
 			rep := w.pass()
-			if took := time.Since(start); took > 2*bound+5*time.Second {
+			if took := time.Since(start); took > 2*bound+slack {
 				t.Errorf("the pass took %v with publishing bounded to %v", took, bound)
 			}
 			for _, id := range []string{"main", "other"} {
@@ -224,7 +223,7 @@ func TestFailedPublishKeepsTheToken(t *testing.T) {
 // every message, when the test ends).
 func TestNoTokenInMessages(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, pubsubemu.Host(t), 5*time.Second)
+	w := newWorld(t, pubsubemu.Host(t), pubsubemu.Patience(pubsubemu.Host(t)))
 	w.Seed("due", 72*time.Hour)
 	w.Seed("added", time.Hour)
 	w.pass()

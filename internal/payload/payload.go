@@ -143,3 +143,24 @@ func NewFor(platform, accessToken, userID, username string) []byte {
 	}{platform, accessToken, userID, username})
 	return b
 }
+
+// MaxSize is the largest payload Secret Manager stores (64 KiB); the local
+// store keeps the same limit, so that tokens move between the two.
+const MaxSize = 64 << 10
+
+// Room NewFor leaves beside the token for what /me answers: Meta's user IDs
+// are numbers of about 17 digits and usernames at most 30 characters, far
+// under these.
+const (
+	roomUserID   = 64
+	roomUsername = 256
+)
+
+// TokenFits reports whether a payload made by NewFor for token, with any
+// platform, user ID and username /me may answer, fits in MaxSize. It is
+// checked before the token is sent anywhere, so that a token too large to
+// store is refused before a call, not after (JSON escapes some characters
+// to six bytes, so the length of the token alone does not tell).
+func TokenFits(token string) bool {
+	return len(NewFor(PlatformInstagram, token, strings.Repeat("9", roomUserID), strings.Repeat("x", roomUsername))) <= MaxSize
+}

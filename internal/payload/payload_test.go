@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -138,5 +139,26 @@ func TestNew(t *testing.T) {
 	}
 	if p.Token() != tok || p.Field("user_id") != "42" || p.Field("username") != "alice" {
 		t.Errorf("New round trip: token %q user %q name %q", p.Token(), p.Field("user_id"), p.Field("username"))
+	}
+}
+
+// TestTokenFits: a token fits when its payload, with any user /me may
+// answer, fits in a secret; the encoded size counts, not the token's.
+func TestTokenFits(t *testing.T) {
+	t.Parallel()
+	if !TokenFits("THAA" + strings.Repeat("x", 300)) {
+		t.Error("a token of ordinary length does not fit")
+	}
+	if TokenFits(strings.Repeat("A", MaxSize)) {
+		t.Error("a token of 64 KiB fits, beside the rest of the payload")
+	}
+	// The longest token of 'A's that fits, and one byte more.
+	n := sort.Search(MaxSize, func(i int) bool { return !TokenFits(strings.Repeat("A", i+1)) })
+	if got := len(NewFor(PlatformInstagram, strings.Repeat("A", n), strings.Repeat("9", 20), strings.Repeat("u", 30))); got > MaxSize || n < MaxSize-1024 {
+		t.Errorf("the longest token that fits is %d bytes; its payload %d bytes (limit %d)", n, got, MaxSize)
+	}
+	// '<' is stored as \u003c: six bytes each.
+	if TokenFits(strings.Repeat("<", MaxSize/5)) {
+		t.Error("a token whose JSON is over 64 KiB fits")
 	}
 }

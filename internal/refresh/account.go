@@ -17,7 +17,7 @@ import (
 // record. It never returns an error: everything ends up in the report, and
 // every failure leaves the previous token current.
 func (e *Engine) account(ctx context.Context, a Account, owner string, read State, slots *slots) AccountReport {
-	ctx, cancel := context.WithTimeout(ctx, accountTimeout)
+	ctx, cancel := context.WithTimeout(ctx, AccountTimeout)
 	defer cancel()
 	log := e.logger().With("account", a.ID)
 

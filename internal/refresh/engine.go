@@ -91,11 +91,12 @@ type Engine struct {
 const (
 	// DefaultLeaseTTL outlasts the longest pass the deployed function
 	// allows (its timeout is at most 30 minutes) and the work on one account
-	// (bounded by accountTimeout).
+	// (bounded by AccountTimeout).
 	DefaultLeaseTTL = 45 * time.Minute
-	// accountTimeout bounds the work on one account, so that a lease always
-	// outlives the work done under it.
-	accountTimeout = 10 * time.Minute
+	// AccountTimeout bounds the work on one account, so that a lease always
+	// outlives the work done under it; the configuration bounds
+	// THREADS_TIMEOUT by it (MaxThreadsTimeout).
+	AccountTimeout = 10 * time.Minute
 	// finishTimeout bounds the writes that end an account's work, which
 	// run even after the pass is cancelled.
 	finishTimeout = 30 * time.Second

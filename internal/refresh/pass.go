@@ -22,6 +22,25 @@ func StartBudget(threadsTimeout time.Duration) time.Duration {
 	return 3*threadsTimeout + skipMargin
 }
 
+// passOverhead is what a pass spends besides an account's Meta calls: the
+// batched state read and one account's store calls.
+const passOverhead = 20 * time.Second
+
+// MinPassTimeout is the shortest pass deadline under which one due account
+// can be refreshed: StartBudget plus the batched state read and the
+// account's store calls. Under it every due account is skipped on every
+// pass, so the configuration refuses a shorter PASS_TIMEOUT, and the
+// Terraform module's minimum timeout_seconds is derived from it (a test in
+// internal/config keeps the two in step).
+func MinPassTimeout(threadsTimeout time.Duration) time.Duration {
+	return StartBudget(threadsTimeout) + passOverhead
+}
+
+// MaxThreadsTimeout is the longest a request to Meta can last: the work on
+// one account is bounded by AccountTimeout, so a longer per-request timeout
+// is never reached.
+const MaxThreadsTimeout = AccountTimeout
+
 // Pass runs one refresh pass over every account and reports each one.
 //
 // It first reads every account's state in one batched read. Accounts that

@@ -49,6 +49,14 @@ type AccountReport struct {
 	// the expiry is unknown. Alerting compares it as a number.
 	HoursLeft *int   `json:"hoursLeft,omitempty"`
 	Error     string `json:"error,omitempty"`
+	// LeaseOwner and LeaseExpiresAt name, in a status view, the pass that
+	// holds the account's lease and when the lease ends (result busy): a
+	// pass that died keeps the account busy until then.
+	LeaseOwner     string `json:"leaseOwner,omitempty"`
+	LeaseExpiresAt string `json:"leaseExpiresAt,omitempty"`
+	// Stored is, in a status view, the stored status (empty without
+	// state), also when the result says busy.
+	Stored Status `json:"-"`
 
 	// Details kept for people (refresher status); not part of the HTTP answer.
 	Failures      int       `json:"-"`
@@ -85,7 +93,7 @@ func (r *Report) count() {
 		switch {
 		case a.Result == ResultRefreshed:
 			r.Refreshed++
-		case a.Result.Failed():
+		case a.Result.Failed(), a.Stored == StatusFailing, a.Stored == StatusNeedsReauth:
 			r.Failed++
 		}
 	}

@@ -6,8 +6,10 @@ import (
 )
 
 // Status reports every account from stored state, without running a pass and
-// without touching the secret store or Threads. An account without state
-// has result "unknown"; the others have their stored status as result.
+// without touching the secret store or Threads. An account under another
+// pass's unexpired lease has result "busy", with the lease's owner and end;
+// the others have their stored status as result, or "unknown" without
+// state.
 func (e *Engine) Status(ctx context.Context) (Report, error) {
 	if err := e.checkStatus(); err != nil {
 		return Report{}, err
@@ -20,12 +22,17 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 	now := e.now()
 	for i, a := range accounts {
 		st, ok := states[a.ID]
-		if !ok || !st.Known() {
-			rep.Accounts[i] = AccountReport{Account: a.ID, Result: ResultUnknown}
-			continue
+		r := AccountReport{Account: a.ID, Result: ResultUnknown}
+		if ok && st.Known() {
+			r = reportOf(a.ID, Result(st.Status), st)
+			r.Stored = st.Status
+			r.lifeLeft(now)
 		}
-		rep.Accounts[i] = reportOf(a.ID, Result(st.Status), st)
-		rep.Accounts[i].lifeLeft(now)
+		if ok && st.Held.HeldAt(now) {
+			r.Result = ResultBusy
+			r.LeaseOwner, r.LeaseExpiresAt = st.Held.Owner, timestamp(st.Held.Until)
+		}
+		rep.Accounts[i] = r
 	}
 	rep.count()
 	return rep, nil

@@ -88,6 +88,13 @@ type State struct {
 	Failures      int
 	LastAttemptAt time.Time
 
+	// Held is the lease the record held when Load read it, expired or not;
+	// the zero Lease when it held none. It is for people: a status view
+	// shows an account under another pass's unexpired lease as busy. Stores
+	// fill it in Load and never write it; Lease, Commit and Release decide
+	// by the record itself.
+	Held Lease
+
 	// Rev is the state store's mark of the record this State was read
 	// from (Load) or left as (Lease): what the store needs to make its next
 	// write conditional on nobody having written the record since (in
@@ -96,6 +103,17 @@ type State struct {
 	// record. Stores keep it comparable.
 	Rev any
 }
+
+// Lease is a pass's hold on an account: which pass, and until when.
+type Lease struct {
+	// Owner names the pass: host, process and a random part.
+	Owner string
+	Until time.Time
+}
+
+// HeldAt reports whether the lease is held at now: it has an owner and has
+// not expired.
+func (l Lease) HeldAt(now time.Time) bool { return l.Owner != "" && now.Before(l.Until) }
 
 // Known reports whether the record holds state, as opposed to nothing or a
 // bare lease.

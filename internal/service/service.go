@@ -47,6 +47,18 @@ type GoogleStores struct {
 // New builds the service. Store clients are built here, once; an error
 // leaves nothing half-built behind.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
+	return build(ctx, cfg, logger, localstore.Options{})
+}
+
+// Existing builds the service for a command that only reads: in local mode
+// the database must exist already (the error wraps localstore.ErrNoDatabase
+// otherwise), so that a mistyped REFRESHER_DB is neither created nor
+// reported as a store without accounts.
+func Existing(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
+	return build(ctx, cfg, logger, localstore.Options{MustExist: true})
+}
+
+func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local localstore.Options) (*Service, error) {
 	s := &Service{
 		Config: cfg,
 		Platforms: map[string]*graph.Client{
@@ -99,7 +111,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 		e.Secrets, e.States = secrets, states
 		e.Accounts = refresh.Fixed(cfg.Accounts)
 	case config.StoreLocal:
-		store, err := localstore.Open(cfg.LocalDB, localstore.Options{})
+		store, err := localstore.Open(cfg.LocalDB, local)
 		if err != nil {
 			return nil, fmt.Errorf("opening the local store (REFRESHER_DB): %w", err)
 		}

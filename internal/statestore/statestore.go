@@ -399,6 +399,7 @@ func (r record) state() refresh.State {
 		LastError:     r.LastError,
 		Failures:      int(r.Failures),
 		LastAttemptAt: r.LastAttemptAt,
+		Held:          refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
 // testedCommands are the commands of issues 2 and 4.
@@ -102,7 +104,7 @@ func TestWrongArguments(t *testing.T) {
 	}{
 		{"add without account", []string{"add"}, nil, "", "missing ACCOUNT"},
 		{"add with a bad account name", []string{"add", "a/b"}, nil, "", `"a/b"`},
-		{"add with two accounts", []string{"add", "main", "other"}, nil, "", "unexpected argument"},
+		{"add with two accounts", []string{"add", "main", "other"}, nil, "", "takes one ACCOUNT, and got 2 arguments"},
 		{"add with an unreadable token file", []string{"add", "--token-file", "/nonexistent/token", "main"}, nil, "", "--token-file"},
 		{"add with empty input", []string{"add", "main"}, nil, "", "no long-lived token"},
 		{"add with blank input", []string{"add", "main"}, nil, " \n\t\n", "no long-lived token"},
@@ -110,7 +112,7 @@ func TestWrongArguments(t *testing.T) {
 		{"exchange without app secret", []string{"exchange", "main"}, nil, "short\n", "THREADS_APP_SECRET"},
 		{"exchange with empty input", []string{"exchange", "main"}, app, "", "no short-lived token"},
 		{"token without account", []string{"token"}, nil, "", "missing ACCOUNT"},
-		{"token with two accounts", []string{"token", "a", "b"}, nil, "", "unexpected argument"},
+		{"token with two accounts", []string{"token", "a", "b"}, nil, "", "takes one ACCOUNT, and got 2 arguments"},
 		{"run with an argument", []string{"run", "main"}, nil, "", `"main"`},
 		{"status with an argument", []string{"status", "main"}, nil, "", `"main"`},
 		{"serve with an argument", []string{"serve", "main"}, nil, "", `"main"`},
@@ -188,6 +190,10 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 		{local, "KEEP_VERSIONS", "0"},
 		{local, "CONCURRENCY", "-1"},
 		{local, "THREADS_TIMEOUT", "soon"},
+		{local, "THREADS_TIMEOUT", "10ms"},
+		{local, "PASS_TIMEOUT", "5s"}, // every due account would be skipped on every pass
+		{local, "CONCURRENCY", "99999999999999999999"},
+		{local, "THREADS_API_BASE_URL", "http://10.0.0.5:8080"}, // tokens in clear text
 		{local, "LOG_LEVEL", "loud"},
 		{local, "THREADS_API_BASE_URL", "graph.threads.net"},
 		{local, "STORE", "cloud"},
@@ -196,6 +202,9 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 		{google, "TOKEN_CHANGES_TOPIC", "token-changes"},
 		{google, "REFRESH_AFTER", "23h59m"},
 		{google, "KEEP_VERSIONS", "0"},
+		{google, "KEEP_VERSIONS", "99999999999999999999"},
+		{google, "PASS_TIMEOUT", "30s"},
+		{google, "TOKENS_COLLECTION", "__state__"},
 		{google, "THREADS_SECRETS", "main,main"},
 		{google, "GOOGLE_CLOUD_PROJECT", ""},
 	}
@@ -292,5 +301,53 @@ func TestPanicEndsTheCommandWithoutItsValue(t *testing.T) {
 	}()
 	if !strings.Contains(stderr.String(), `worker()`) {
 		t.Errorf("the worker's stack is not in the log:\n%s", stderr.String())
+	}
+}
+
+// TestReadOnlyCommandsNeverCreateTheDatabase: status and token only read.
+// On a mistyped REFRESHER_DB they say there is no database there, exit 2,
+// and leave nothing behind, rather than create an empty database and
+// report "no account yet".
+func TestReadOnlyCommandsNeverCreateTheDatabase(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, local)
+	typo := filepath.Join(t.TempDir(), "cofnig", "refresher.db")
+	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"status", "--warn-within", "336h"}, {"token", "main"}} {
+		r := w.runCall(call{env: map[string]string{"REFRESHER_DB": typo}}, args...)
+		want := "no refresher database at " + typo + "; check REFRESHER_DB, or add an account first"
+		if r.code != 2 || r.stdout != "" || !strings.Contains(wantOneLine(t, strings.Join(args, " "), r.stderr), want) {
+			t.Errorf("refresher %s on a missing database: %v; want exit 2 and %q", strings.Join(args, " "), r, want)
+		}
+		assertNotCreated(t, typo)
+	}
+}
+
+// TestREFRESHER_DBThatIsNotADatabase: pointed at another file, every
+// command says that file is not a refresher database (exit 2, naming the
+// variable), touches nothing, and never advises a chmod of it.
+func TestREFRESHER_DBThatIsNotADatabase(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, local)
+	passwd := filepath.Join(t.TempDir(), "passwd")
+	content := "root:x:0:0:root:/root:/bin/bash\n"
+	if err := os.WriteFile(passwd, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok := w.th.IssueLongLived("1789", "alice", time.Now())
+	for _, args := range [][]string{{"status"}, {"token", "main"}, {"run"}, {"add", "main"}} {
+		r := w.runCall(call{stdin: strings.NewReader(tok), env: map[string]string{"REFRESHER_DB": passwd}}, args...)
+		line := wantOneLine(t, strings.Join(args, " "), r.stderr)
+		if r.code != 2 || !strings.Contains(line, "REFRESHER_DB is "+passwd+", which is not a refresher database") || strings.Contains(line, "chmod") {
+			t.Errorf("refresher %s with REFRESHER_DB=%s: %v; want exit 2 saying it is not a refresher database", strings.Join(args, " "), passwd, r)
+		}
+	}
+	if b, err := os.ReadFile(passwd); err != nil || string(b) != content {
+		t.Errorf("%s was changed: %q %v", passwd, b, err)
+	}
+	if fi, err := os.Stat(passwd); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the mode of %s changed: %v", passwd, err)
+	}
+	if n := w.th.Calls(threadsfake.PathMe); n != 0 {
+		t.Errorf("/me was called %d times with a database that cannot be used", n)
 	}
 }

@@ -6,8 +6,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/term"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 )
 
 // maxSecretInput bounds what is read as a token or secret: Secret Manager
@@ -42,8 +46,13 @@ func readSecret(e *env, path, what, flagName string) (string, error) {
 		}
 		raw = b
 	}
+	// Every check below runs before the value is sent anywhere: a value
+	// that cannot be stored must not reach Meta first.
 	if len(raw) > maxSecretInput {
 		return "", usagef("the %s is longer than %d bytes", what, maxSecretInput)
+	}
+	if err := checkText(what, raw); err != nil {
+		return "", err
 	}
 	v := strings.TrimSpace(string(raw))
 	if v == "" {
@@ -52,7 +61,28 @@ func readSecret(e *env, path, what, flagName string) (string, error) {
 	if strings.ContainsAny(v, " \t\r\n\"'") {
 		return "", usagef("the %s has inner whitespace or quotes; give the bare value only", what)
 	}
+	if !payload.TokenFits(v) {
+		return "", usagef("the %s is %d bytes long, too long to store in a secret (at most %d bytes with the user's ID and name); Threads and Instagram tokens are a few hundred characters", what, len(v), payload.MaxSize)
+	}
 	return v, nil
+}
+
+// checkText refuses input that is not text: bytes that are not UTF-8 (a
+// binary file given by mistake) or control characters. JSON would store
+// them altered (invalid UTF-8 becomes U+FFFD), so that what was checked
+// with /me would not be what is kept. Tokens are printable ASCII; the
+// sentence names neither the bytes nor where they are, since the input may
+// be a real token.
+func checkText(what string, raw []byte) error {
+	if !utf8.Valid(raw) {
+		return usagef("the %s is not text (it holds bytes that are not UTF-8): give the token itself, not a binary file", what)
+	}
+	for _, r := range string(raw) {
+		if unicode.IsControl(r) && !unicode.IsSpace(r) {
+			return usagef("the %s holds control characters: give the token itself, as printed by Meta", what)
+		}
+	}
+	return nil
 }
 
 // readLine reads one line from standard input, with a prompt on a terminal.

@@ -40,6 +40,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookup         config.LookupFunc
+	// serverTimeouts replaces serve's defaultServerTimeouts when set.
+	serverTimeouts *serverTimeouts
 }
 
 // Exit codes.
@@ -89,14 +91,24 @@ func realMain(ctx context.Context, args []string, e *env) (code int) {
 		printUsage(e.stderr)
 		return exitUsage
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch args[0] {
+	case "-h", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			// `refresher help run` is `refresher run -h`.
+			return realMain(ctx, []string{args[1], "-h"}, e)
+		}
 		// Asked for: on standard output, like a command's -h.
 		printUsage(e.stdout)
 		return exitOK
+	case "-version", "--version", "-v":
+		args = []string{"version"}
 	}
 	name := args[0]
 	newCommand, ok := commands[name]
 	if !ok {
+		if looksLikeToken(name) {
+			name = tokenLike(name)
+		}
 		fmt.Fprintf(e.stderr, "refresher: unknown command %q; run `refresher -h` for the list\n", name)
 		return exitUsage
 	}
@@ -106,17 +118,18 @@ func realMain(ctx context.Context, args []string, e *env) (code int) {
 	if c.flags != nil {
 		c.flags(fs)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandUsage(e.stdout, name, c, fs)
 			return exitOK
 		}
-		fmt.Fprintf(e.stderr, "refresher %s: %v; run `refresher %s -h` for usage\n", name, err, name)
+		fmt.Fprintf(e.stderr, "refresher %s: %s; run `refresher %s -h` for usage\n", name, scrubArgs(err.Error(), args[1:]), name)
 		return exitUsage
 	}
 	defer recoverPanic(e, name, &code)
-	err := c.run(ctx, e, fs.Args())
-	return report(e.stderr, name, err)
+	err = c.run(ctx, e, positional)
+	return report(e.stderr, name, err, args[1:])
 }
 
 // recoverPanic, deferred by realMain, ends a command that panicked with one
@@ -133,19 +146,21 @@ func recoverPanic(e *env, name string, code *int) {
 	*code = exitFailure
 }
 
-// report prints err as one line and picks the exit code.
-func report(w io.Writer, name string, err error) int {
+// report prints err as one line and picks the exit code. An argument that
+// looks like a token is never shown, wherever the message quotes it (a
+// flag's value, a file name).
+func report(w io.Writer, name string, err error, args []string) int {
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintf(w, "refresher %s: %s\n", name, ee.msg)
+			fmt.Fprintf(w, "refresher %s: %s\n", name, scrubArgs(ee.msg, args))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(w, "refresher %s: %s\n", name, oneLine(err.Error()))
+	fmt.Fprintf(w, "refresher %s: %s\n", name, scrubArgs(oneLine(err.Error()), args))
 	var ue *usageError
 	var ce *config.Error
 	if errors.As(err, &ue) || errors.As(err, &ce) {
@@ -167,7 +182,7 @@ func printUsage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n]().summary)
 	}
-	fmt.Fprintln(w, "\nRun `refresher COMMAND -h` for a command's flags and an example.")
+	fmt.Fprintln(w, "\nRun `refresher help COMMAND` (or `refresher COMMAND -h`) for a command's flags and an example.")
 	fmt.Fprintln(w, "Configuration comes from environment variables; see the README.")
 }
 
@@ -183,12 +198,4 @@ func printCommandUsage(w io.Writer, name string, c *command, fs *flag.FlagSet) {
 	if c.example != "" {
 		fmt.Fprintf(w, "\nExample:\n%s\n", c.example)
 	}
-}
-
-// noArgs refuses extra arguments.
-func noArgs(name string, args []string) error {
-	if len(args) > 0 {
-		return usagef("unexpected argument %q; `refresher %s` takes none", args[0], name)
-	}
-	return nil
 }

@@ -49,28 +49,6 @@ func init() {
 	}
 }
 
-// pastedTokenLength is where an ACCOUNT argument stops looking like a name:
-// Threads and Instagram tokens are well over a hundred characters, account
-// names short.
-const pastedTokenLength = 100
-
-// accountArg reads the one ACCOUNT argument.
-func accountArg(name string, args []string) (string, error) {
-	switch {
-	case len(args) == 0:
-		return "", usagef("missing ACCOUNT: say which account, e.g. `refresher %s main`", name)
-	case len(args) > 1:
-		// Not echoed: an extra argument is most likely a pasted token.
-		return "", usagef("unexpected argument after ACCOUNT %q; tokens and secrets are read from standard input or a file, never from arguments", args[0])
-	case len(args[0]) >= pastedTokenLength:
-		// Not echoed: something this long is most likely a pasted token.
-		return "", usagef("ACCOUNT is %d characters long, which looks like a pasted token; name the account (e.g. main) and give tokens on standard input", len(args[0]))
-	case !config.ValidAccountName(args[0]):
-		return "", usagef("ACCOUNT %q is not a valid name: use letters, digits, '-' and '_'", args[0])
-	}
-	return args[0], nil
-}
-
 // onboardEnv lets onboarding run with only the project (or nothing) set:
 // the account being added is the one the configuration is about.
 func onboardEnv(lookup config.LookupFunc, account string) config.LookupFunc {

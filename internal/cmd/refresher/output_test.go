@@ -27,6 +27,10 @@ type accountJSON struct {
 	// HoursLeft is a JSON number: a string would not decode.
 	HoursLeft *int   `json:"hoursLeft"`
 	Error     string `json:"error"`
+	// LeaseOwner and LeaseExpiresAt: status of an account another pass
+	// holds (result busy).
+	LeaseOwner     string `json:"leaseOwner"`
+	LeaseExpiresAt string `json:"leaseExpiresAt"`
 }
 
 // parseReport decodes s, which must be one JSON report and nothing else.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
 
 func init() {
@@ -48,7 +49,13 @@ func runPass(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("writing the result: %w", err)
 	}
 	if !rep.OK() {
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("%d of %d accounts failed or need a new login", rep.Failed, len(rep.Accounts))}
+		msg := fmt.Sprintf("%d of %d accounts failed or need a new login; `refresher status` shows each one's last error", rep.Failed, len(rep.Accounts))
+		for _, r := range rep.Accounts {
+			if r.Result == refresh.ResultNeedsReauth {
+				msg += "; " + r.Account + " needs a new login: " + reauthCommands(r)
+			}
+		}
+		return &exitError{code: exitFailure, msg: msg}
 	}
 	return nil
 }

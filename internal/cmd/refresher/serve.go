@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-	"os"
+	"net/http"
 	"time"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-
-	// The function registers RefreshTokens with the framework in init().
-	_ "github.com/threads-token-refresher/threads-token-refresher"
+	refresher "github.com/threads-token-refresher/threads-token-refresher"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 )
@@ -25,8 +24,26 @@ func init() {
 	}
 }
 
-// serve runs the function through the functions framework, as Cloud
-// Functions would, on the loopback interface only.
+// serverTimeouts bound what one client can hold of the server.
+type serverTimeouts struct {
+	// readHeader bounds the time to send a request's headers: a client
+	// that sends them a byte at a time no longer keeps its connection, and
+	// a goroutine, forever.
+	readHeader time.Duration
+	// idle bounds a kept-alive connection between requests.
+	idle time.Duration
+}
+
+// defaultServerTimeouts are serve's. Nothing bounds reading the body or
+// writing the answer: a pass takes as long as PASS_TIMEOUT allows, and
+// its request must not be cut short.
+var defaultServerTimeouts = serverTimeouts{readHeader: 10 * time.Second, idle: 2 * time.Minute}
+
+// serve runs the function's handler on the loopback interface only, as the
+// Go functions buildpack's main does through the functions framework (the
+// function at "/", robots.txt and favicon.ico not found), but with its own
+// http.Server: the framework's Start serves with none of the timeouts
+// above, and takes no server.
 func serve(ctx context.Context, e *env, args []string) error {
 	if err := noArgs("serve", args); err != nil {
 		return err
@@ -35,12 +52,9 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	port, _ := e.lookup("PORT")
-	if port == "" {
-		port = "8080"
-	}
-	if _, err := net.LookupPort("tcp", port); err != nil {
-		return usagef("PORT is %q, which is not a port number", port)
+	port, err := config.Port(e.lookup)
+	if err != nil {
+		return err
 	}
 	logger := logging.New(e.stderr, cfg.LogLevel)
 	if cfg.Store == config.StoreLocal {
@@ -48,32 +62,39 @@ func serve(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	// The framework serves only the target function, at "/", when this is set.
-	if err := os.Setenv("FUNCTION_TARGET", "RefreshTokens"); err != nil {
-		return fmt.Errorf("setting FUNCTION_TARGET: %w", err)
-	}
 	addr := net.JoinHostPort("127.0.0.1", port)
-	// Fail now, with a clear line, when the port is taken.
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
-	l.Close()
-	errc := make(chan error, 1)
-	go func() { errc <- funcframework.StartHostPort("127.0.0.1", port) }()
-	// The framework listens on its own; say where only once it answers, so
-	// that whoever waits for the line can use the address at once.
-	if err := waitListening(ctx, addr, errc); err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while starting
-		}
-		return err
+	timeouts := defaultServerTimeouts
+	if e.serverTimeouts != nil {
+		timeouts = *e.serverTimeouts
 	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", http.NotFound)
+	mux.HandleFunc("/favicon.ico", http.NotFound)
+	mux.Handle("/", refresher.NewHandler(e.lookup, e.stderr))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: timeouts.readHeader,
+		IdleTimeout:       timeouts.idle,
+		// The server's own complaints (a bad TLS hello, say) as log lines.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
 	logger.Info("serving RefreshTokens on http://"+addr+"/ (POST runs a pass, GET shows the status)", "address", addr, "store", string(cfg.Store))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", addr, err)
 	case <-ctx.Done():
+		// A pass in progress sees its request end, as when the process
+		// is stopped.
+		if err := srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("stopping the server on %s: %w", addr, err)
+		}
+		<-errc
 		return nil
 	}
 }
@@ -93,27 +114,4 @@ func hintWhenEmpty(ctx context.Context, e *env) error {
 		logger.Warn(noAccountsHint)
 	}
 	return nil
-}
-
-// waitListening waits until addr accepts connections, the server fails
-// (errc), or ctx ends.
-func waitListening(ctx context.Context, addr string, errc <-chan error) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("serving on %s: not listening after 10s: %w", addr, err)
-		}
-		select {
-		case err := <-errc:
-			return fmt.Errorf("serving on %s: %w", addr, err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }

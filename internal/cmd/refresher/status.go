@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,11 +12,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 )
@@ -73,7 +76,7 @@ func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 	// let: a status that cannot be read must end, with an error.
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	svc, _, err := start(ctx, e)
+	svc, _, err := startExisting(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -98,6 +101,7 @@ func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 		}
 	default:
 		printTable(e.stdout, rep, owners(ctx, svc, rep.Accounts), now, colourful(e))
+		printNotes(e.stdout, rep, now)
 	}
 	if !o.warn {
 		return nil
@@ -120,9 +124,16 @@ func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 // now < within). An account without state (unknown) has no known expiry and
 // does not trip it: a pass records one.
 func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration) string {
-	switch refresh.Status(r.Result) {
-	case refresh.StatusFailing, refresh.StatusNeedsReauth:
-		return string(r.Result)
+	// The stored status counts, also while a pass holds the account (busy).
+	stored := r.Stored
+	if stored == "" {
+		stored = refresh.Status(r.Result)
+	}
+	switch stored {
+	case refresh.StatusFailing:
+		return string(stored)
+	case refresh.StatusNeedsReauth:
+		return string(stored) + ": log in again with " + reauthCommands(r)
 	}
 	expires, err := time.Parse(time.RFC3339, r.ExpiresAt)
 	if err != nil {
@@ -135,6 +146,34 @@ func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration
 		return "token dies in " + human(left)
 	}
 	return ""
+}
+
+// printNotes follows the table with what its cells cannot say: who holds a
+// busy account and until when, and the command that brings an account that
+// needs a new login back.
+func printNotes(w io.Writer, rep refresh.Report, now time.Time) {
+	for _, r := range rep.Accounts {
+		if r.Result == refresh.ResultBusy {
+			until := r.LeaseExpiresAt
+			if t, err := time.Parse(time.RFC3339, until); err == nil {
+				until = when(until) + " (in " + human(t.Sub(now)) + ")"
+			}
+			fmt.Fprintf(w, "%s is busy: pass %s holds it until %s; a pass that died holds it until then\n", r.Account, r.LeaseOwner, until)
+		}
+		if r.Stored == refresh.StatusNeedsReauth {
+			fmt.Fprintf(w, "%s needs a new login: %s\n", r.Account, reauthCommands(r))
+		}
+	}
+}
+
+// reauthCommands names the commands that bring an account that needs a new
+// login back: a login, or a long-lived token added by hand.
+func reauthCommands(r refresh.AccountReport) string {
+	flag := ""
+	if r.Platform != "" && r.Platform != payload.DefaultPlatform {
+		flag = " --platform " + r.Platform
+	}
+	return fmt.Sprintf("`refresher login%s --redirect-uri URI %s`, or `refresher add%s %s < long-lived-token.txt`", flag, r.Account, flag, r.Account)
 }
 
 // owner is what the table shows of a token's owner.
@@ -175,28 +214,54 @@ func owners(ctx context.Context, svc *service.Service, accounts []refresh.Accoun
 }
 
 func printTable(w io.Writer, rep refresh.Report, owners []owner, now time.Time, colour bool) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var plain bytes.Buffer
+	tw := tabwriter.NewWriter(&plain, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tPLATFORM\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tLEFT\tLAST ERROR")
 	for i, r := range rep.Accounts {
-		st := string(r.Result)
-		if colour {
-			st = paint(r.Result, st)
-		}
 		lastErr := r.Error
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, st,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, r.Result,
 			ago(r.RefreshedAt, now), when(r.ExpiresAt), lifeLeft(r.ExpiresAt, now), lastErr)
 	}
 	tw.Flush()
+	if !colour {
+		w.Write(plain.Bytes())
+		return
+	}
+	// The table is laid out first and painted after: escape codes take no
+	// room on a terminal, but tabwriter would count them as width.
+	lines := strings.SplitAfter(plain.String(), "\n")
+	column := utf8.RuneCountInString(lines[0][:strings.Index(lines[0], "STATUS")])
+	for i, r := range rep.Accounts {
+		lines[i+1] = paintAt(lines[i+1], column, r.Result)
+	}
+	io.WriteString(w, strings.Join(lines, ""))
+}
+
+// paintAt colours the result that starts column runes into line.
+func paintAt(line string, column int, r refresh.Result) string {
+	start := 0
+	for range column {
+		_, size := utf8.DecodeRuneInString(line[start:])
+		start += size
+	}
+	end := start + len(r)
+	if end > len(line) || line[start:end] != string(r) {
+		return line // not where the header says: leave it plain
+	}
+	return line[:start] + paint(r, string(r)) + line[end:]
 }
 
 // colourful reports whether standard output is a terminal that wants
-// colour (no NO_COLOR).
+// colour: not when NO_COLOR is set (no-color.org), nor on a terminal that
+// declares itself dumb (TERM=dumb: Emacs shells, some CI logs).
 func colourful(e *env) bool {
 	f, ok := e.stdout.(*os.File)
-	if noColour, _ := e.lookup("NO_COLOR"); !ok || noColour != "" {
+	noColour, _ := e.lookup("NO_COLOR")
+	termName, _ := e.lookup("TERM")
+	if !ok || noColour != "" || termName == "dumb" {
 		return false
 	}
 	return term.IsTerminal(int(f.Fd()))

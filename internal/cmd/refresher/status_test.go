@@ -76,7 +76,7 @@ func TestStatusWarnWithin(t *testing.T) {
 		if r.code != 3 || !strings.Contains(r.stdout, "needs_reauth") {
 			t.Errorf("needs_reauth at 0s: want exit 3 after the table, got %v", r)
 		}
-		if line := wantOneLine(t, "needs_reauth", r.stderr); !strings.Contains(line, "broken (needs_reauth)") || strings.Contains(line, "main") {
+		if line := wantOneLine(t, "needs_reauth", r.stderr); !strings.Contains(line, "broken (needs_reauth: log in again with `refresher login --redirect-uri URI broken`, or `refresher add broken < long-lived-token.txt`)") || strings.Contains(line, "main") {
 			t.Errorf("the line should name broken only: %q", line)
 		}
 		if w.kind == google {
@@ -128,7 +128,7 @@ func TestRemainingLife(t *testing.T) {
 		{at(-30 * time.Second), "ok", time.Hour, "expired 30s ago", "token expired 30s ago"},
 		{"", "unknown", 1000 * day, "-", ""},
 		{"", "failing", 0, "-", "failing"},
-		{at(50 * day), "needs_reauth", 0, "50d0h", "needs_reauth"},
+		{at(50 * day), "needs_reauth", 0, "50d0h", "needs_reauth: log in again with `refresher login --redirect-uri URI main`, or `refresher add main < long-lived-token.txt`"},
 	}
 	for _, tt := range tests {
 		if got := lifeLeft(tt.expiresAt, now); got != tt.left {

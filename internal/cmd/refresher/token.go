@@ -30,7 +30,7 @@ func printToken(ctx context.Context, e *env, args []string) error {
 	}
 	sub := *e
 	sub.lookup = onboardEnv(e.lookup, account)
-	svc, _, err := start(ctx, &sub)
+	svc, _, err := startExisting(ctx, &sub)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,11 @@ func Project(t testing.TB) string {
 	return jvmemu.ProjectID(strings.TrimSuffix(b.String(), "-"))
 }
 
+// Patience is how long a test waits for one call to the emulator at host
+// before it gives up (jvmemu.Patience): a multiple of the emulator's own
+// start-up time on this machine.
+func Patience(host string) time.Duration { return jvmemu.Patience(host) }
+
 // Reset deletes every document of the project's database ("" means
 // "(default)") in the emulator.
 func Reset(t testing.TB, project, database string) {
@@ -93,7 +98,9 @@ func Reset(t testing.TB, project, database string) {
 		database = "(default)"
 	}
 	u := fmt.Sprintf("http://%s/emulator/v1/projects/%s/databases/%s/documents", h, project, database)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Bounded by what the emulator's start took, not by fixed seconds: a
+	// reset took over 10 s on a machine busy with other test suites.
+	ctx, cancel := context.WithTimeout(context.Background(), Patience(h))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
 	if err != nil {

@@ -188,6 +188,14 @@ func TestNamedDatabase(t *testing.T) {
 func TestStopEndsEmulator(t *testing.T) {
 	t.Parallel()
 	e := Spec.Private(t)
+	// The helpers wait for a call to this emulator a multiple of what its
+	// start took, so that a busy machine slows both alike.
+	if e.StartTook() <= 0 || Patience(e.Host()) < 10*e.StartTook() || Patience(e.Host()) < 30*time.Second {
+		t.Errorf("start took %v, patience %v; want the start measured and the patience 10 times it, at least 30s", e.StartTook(), Patience(e.Host()))
+	}
+	if p := Patience("127.0.0.1:1"); p != 30*time.Second {
+		t.Errorf("patience with an emulator this process did not start: %v, want 30s", p)
+	}
 	pid := e.Pid()
 	e.Stop()
 	select {

@@ -34,9 +34,39 @@ import (
 )
 
 const (
-	startTimeout = 30 * time.Second
-	stopTimeout  = 5 * time.Second
+	// startBackstop bounds the wait for an emulator to answer after its
+	// start. It only stops a hung emulator from hanging the run: one that
+	// exits is seen at once, and a JVM that starts in seconds on an idle
+	// machine can take minutes on one that runs other test suites, so a
+	// short bound here would fail tests for the machine's load.
+	startBackstop = 5 * time.Minute
+	stopTimeout   = 5 * time.Second
+
+	// patienceFactor and minPatience make Patience: how many of the
+	// emulator's own start-ups one call to it may take, and the least
+	// wait, for an emulator that started fast on a machine that got busy
+	// later.
+	patienceFactor = 10
+	minPatience    = 30 * time.Second
 )
+
+// startups records how long each emulator this process started took to
+// answer, by host:port.
+var startups sync.Map // host -> time.Duration
+
+// Patience is how long a test helper waits for one call to the emulator at
+// host (a reset, a topic's creation, a pull) before it gives up: a
+// multiple of how long that emulator took to start on this machine, at
+// least minPatience. A call that takes longer is not slow but stuck: a
+// machine busy enough to slow the calls slowed the emulator's start as
+// much, so the wait grows with the machine's load instead of failing
+// tests for it. An emulator this process did not start (one named by
+// FIRESTORE_EMULATOR_HOST, say) gets minPatience.
+func Patience(host string) time.Duration {
+	took, _ := startups.Load(host)
+	d, _ := took.(time.Duration)
+	return max(minPatience, patienceFactor*d)
+}
 
 // ErrNoJava: no java in JAVA_HOME or on PATH.
 var ErrNoJava = errors.New("java not found in JAVA_HOME or on PATH")
@@ -143,15 +173,20 @@ func SkipOrFail(t testing.TB, reason string) {
 
 // Process is a running emulator.
 type Process struct {
-	host   string
-	cmd    *exec.Cmd
-	out    *syncbuf.Buffer
-	exited chan struct{} // closed once cmd.Wait returned
-	once   sync.Once
+	host string
+	// startTook is how long the emulator took to answer after its start.
+	startTook time.Duration
+	cmd       *exec.Cmd
+	out       *syncbuf.Buffer
+	exited    chan struct{} // closed once cmd.Wait returned
+	once      sync.Once
 }
 
 // Host is the emulator's host:port.
 func (p *Process) Host() string { return p.host }
+
+// StartTook is how long the emulator took to answer after its start.
+func (p *Process) StartTook() time.Duration { return p.startTook }
 
 // Pid is the emulator's process ID, also its process group's.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
@@ -188,13 +223,17 @@ func (s Spec) startOnce(java, jar string) (p *Process, exitedEarly bool, err err
 		return nil, false, fmt.Errorf("starting the %s: %w", s.Name, err)
 	}
 
+	// A poll that gets no answer within its timeout is only tried again.
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(startTimeout)
+	began := time.Now()
+	deadline := began.Add(startBackstop)
 	for {
 		resp, err := client.Get("http://" + p.host + "/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				p.startTook = time.Since(began)
+				startups.Store(p.host, p.startTook)
 				return p, false, nil
 			}
 		}
@@ -207,7 +246,7 @@ func (s Spec) startOnce(java, jar string) (p *Process, exitedEarly bool, err err
 		if time.Now().After(deadline) {
 			p.Stop()
 			return nil, false, fmt.Errorf("the %s did not answer on %s within %v; its output:\n%s",
-				s.Name, p.host, startTimeout, out.String())
+				s.Name, p.host, startBackstop, out.String())
 		}
 	}
 }

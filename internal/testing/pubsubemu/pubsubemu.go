@@ -19,15 +19,12 @@ package pubsubemu
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/clientopts"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/jvmemu"
@@ -77,7 +74,14 @@ type Topic struct {
 	Name         string
 	subscription string
 	client       *pubsub.Client
+	// patience bounds each call to the emulator (jvmemu.Patience).
+	patience time.Duration
 }
+
+// Patience is how long a test waits for one call to the emulator at host
+// before it gives up (jvmemu.Patience): a multiple of the emulator's own
+// start-up time on this machine, not fixed seconds.
+func Patience(host string) time.Duration { return jvmemu.Patience(host) }
 
 // NewTopic creates a topic, in a project no other test uses, and its
 // subscription, in the emulator at host.
@@ -89,8 +93,9 @@ func NewTopic(t testing.TB, host string) *Topic {
 		Name:         "projects/" + project + "/topics/token-changes",
 		subscription: "projects/" + project + "/subscriptions/token-changes-test",
 		client:       c,
+		patience:     Patience(host),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), tp.patience)
 	defer cancel()
 	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: tp.Name}); err != nil {
 		t.Fatalf("creating topic %s: %v", tp.Name, err)
@@ -115,7 +120,7 @@ func Client(t testing.TB, host, project string) *pubsub.Client {
 // Delete deletes the topic: publishing to it fails from then on.
 func (tp *Topic) Delete(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), tp.patience)
 	defer cancel()
 	if err := tp.client.TopicAdminClient.DeleteTopic(ctx, &pubsubpb.DeleteTopicRequest{Topic: tp.Name}); err != nil {
 		t.Fatalf("deleting topic %s: %v", tp.Name, err)
@@ -129,19 +134,19 @@ type Received struct {
 }
 
 // Drain returns, and acknowledges, every message the subscription holds.
-// It pulls until a pull of quiet finds nothing: a message published before
-// Drain is called is already held by the subscription, so quiet only has to
-// cover the emulator's answer.
-func (tp *Topic) Drain(t testing.TB, quiet time.Duration) []Received {
+// A message published before Drain is called is already held by the
+// subscription, so each pull asks the emulator to answer at once with what
+// it holds (return_immediately) and Drain ends at the first empty answer:
+// no wait for messages that might still come is guessed, which a loaded
+// machine would outlast.
+func (tp *Topic) Drain(t testing.TB) []Received {
 	t.Helper()
 	var got []Received
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), quiet)
-		resp, err := tp.client.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{Subscription: tp.subscription, MaxMessages: 100})
+		ctx, cancel := context.WithTimeout(context.Background(), tp.patience)
+		// return_immediately is deprecated for the service, not the emulator.
+		resp, err := tp.client.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{Subscription: tp.subscription, MaxMessages: 100, ReturnImmediately: true})
 		cancel()
-		if errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
-			return got
-		}
 		if err != nil {
 			t.Fatalf("pulling from %s: %v", tp.subscription, err)
 		}
@@ -153,7 +158,7 @@ func (tp *Topic) Drain(t testing.TB, quiet time.Duration) []Received {
 			got = append(got, Received{Data: m.GetMessage().GetData(), Attributes: m.GetMessage().GetAttributes()})
 			acks = append(acks, m.GetAckId())
 		}
-		ctx, cancel = context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel = context.WithTimeout(context.Background(), tp.patience)
 		err = tp.client.SubscriptionAdminClient.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: tp.subscription, AckIds: acks})
 		cancel()
 		if err != nil {

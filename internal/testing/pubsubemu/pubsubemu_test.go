@@ -29,7 +29,7 @@ func publish(t *testing.T, host, topic string, data string, attrs map[string]str
 	t.Helper()
 	p := Client(t, host, "publisher").Publisher(topic)
 	defer p.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), Patience(host))
 	defer cancel()
 	_, err := p.Publish(ctx, &pubsub.Message{Data: []byte(data), Attributes: attrs}).Get(ctx)
 	return err
@@ -44,7 +44,7 @@ func TestDrainGetsEachMessageOnce(t *testing.T) {
 	if tp.Name == other.Name {
 		t.Fatalf("two topics named %s", tp.Name)
 	}
-	if got := tp.Drain(t, 300*time.Millisecond); len(got) != 0 {
+	if got := tp.Drain(t); len(got) != 0 {
 		t.Fatalf("a new topic holds %d messages", len(got))
 	}
 	for _, d := range []string{"one", "two"} {
@@ -52,7 +52,7 @@ func TestDrainGetsEachMessageOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := tp.Drain(t, 300*time.Millisecond)
+	got := tp.Drain(t)
 	if len(got) != 2 {
 		t.Fatalf("drained %d messages, want 2", len(got))
 	}
@@ -61,10 +61,10 @@ func TestDrainGetsEachMessageOnce(t *testing.T) {
 			t.Errorf("message %q has attributes %v", m.Data, m.Attributes)
 		}
 	}
-	if again := tp.Drain(t, 300*time.Millisecond); len(again) != 0 {
+	if again := tp.Drain(t); len(again) != 0 {
 		t.Errorf("a second Drain got %d messages again", len(again))
 	}
-	if n := len(other.Drain(t, 300*time.Millisecond)); n != 0 {
+	if n := len(other.Drain(t)); n != 0 {
 		t.Errorf("another test's topic got %d messages", n)
 	}
 
