@@ -82,12 +82,13 @@ func (h *Handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 		panic(v) // net/http's own way to abort a response, not a failure
 	}
 	v, stack := refresh.Recovered(v)
-	logging.Panic(r.Context(), h.logger(), v, stack)
+	logging.Panic(logging.ForAlerts(r.Context()), h.logger(), v, stack)
 	WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: "internal error: the refresher panicked; its log has the stack (message \"panic\")"})
 }
 
+// fail answers 500 and logs one ERROR line, msg, which the alerts read.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, msg string, err error) {
-	h.logger().ErrorContext(r.Context(), msg, "error", err.Error())
+	h.logger().ErrorContext(logging.ForAlerts(r.Context()), msg, "error", err.Error())
 	WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: err.Error()})
 }
 
