@@ -9,13 +9,13 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the function, its source bucket, its image repository and the scheduler job. It must offer Cloud Run functions with the go126 runtime and Cloud Scheduler."
+  description = "Region of the function, its source bucket, its image repository and the scheduler jobs. It must offer Cloud Run functions with the Go runtime (runtime) and Cloud Scheduler."
   type        = string
   default     = "us-central1"
 }
 
 variable "name" {
-  description = "Name of the function (and of its Cloud Run service, scheduler job, image repository and alert). Change it to run a second, separate deployment in the same project."
+  description = "Name of the function (and of its Cloud Run service, scheduler jobs <name>, <name>-watchdog and <name>-alert-test, image repository and alerts). Change it to run a second, separate deployment in the same project."
   type        = string
   default     = "threads-token-refresher"
 

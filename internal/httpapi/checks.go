@@ -115,9 +115,11 @@ type PipelineAnswer struct {
 
 // checkPipeline reads the state and logs what it found. It answers 200
 // whether or not an account is overdue: the check itself worked, and its
-// ERROR line has told the alert once; a 500 would make Cloud Scheduler
-// retry it and log the finding again. It answers 500 only when the state
-// cannot be read ("pipeline check failed").
+// ERROR line has told the alert once; Cloud Scheduler counts any status
+// outside 200-299 as a failed attempt and retries it (HttpTarget, RetryConfig
+// in the Cloud Scheduler API), which would log the finding again and raise
+// "Refresh not started" as well. It answers 500 only when the state cannot
+// be read ("pipeline check failed").
 func (h *Handler) checkPipeline(w http.ResponseWriter, r *http.Request, req Request) {
 	overdueAfter := DefaultOverdueAfter
 	if req.OverdueAfter != "" {
@@ -155,10 +157,12 @@ func (h *Handler) checkPipeline(w http.ResponseWriter, r *http.Request, req Requ
 	WriteJSON(w, http.StatusOK, answer)
 }
 
-// summarize says in one line, for a person and for the alert's subject
-// (which Cloud Monitoring cuts at 255 bytes), what a check found. It starts
-// with a digit or a letter: an alert's documentation drops a label value
-// that starts otherwise.
+// summarize says in one line, for a person and for the alert's subject,
+// what a check found. The subject is cut at 255 bytes after its variables
+// are expanded (AlertPolicy.Documentation.subject, Monitoring API v3), so
+// the finding comes first; and it starts with a digit or a letter, because
+// a documentation variable whose value starts otherwise is not reported
+// (cloud.google.com/monitoring/alerts/doc-variables).
 func summarize(found refresh.Watch) string {
 	var s string
 	if found.Overdue > 0 {
