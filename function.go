@@ -60,14 +60,16 @@ func (f *function) build() (http.Handler, error) {
 		return f.handler, nil
 	}
 	bootLog := logging.New(f.logs, slog.LevelInfo)
+	// The alerts read these ERROR lines at any LOG_LEVEL.
+	alerts := logging.ForAlerts(context.Background())
 	cfg, err := config.Load(f.lookup)
 	if err != nil {
-		bootLog.Error("configuration refused", "error", err.Error())
+		bootLog.ErrorContext(alerts, "configuration refused", "error", err.Error())
 		return nil, err
 	}
 	if _, onCloudRun := f.lookup("K_SERVICE"); onCloudRun && cfg.Store != config.StoreGoogle {
 		err := &config.Error{Variable: "GOOGLE_CLOUD_PROJECT", Problem: "is not set; a deployed function keeps tokens in Secret Manager and Firestore and needs it"}
-		bootLog.Error("configuration refused", "error", err.Error())
+		bootLog.ErrorContext(alerts, "configuration refused", "error", err.Error())
 		return nil, err
 	}
 	logger := logging.New(f.logs, cfg.LogLevel)
@@ -75,7 +77,7 @@ func (f *function) build() (http.Handler, error) {
 	svc, err := service.New(context.Background(), cfg, logger)
 	if err != nil {
 		err = fmt.Errorf("starting the refresher: %w", err)
-		logger.Error("start failed; the next request tries again", "error", err.Error())
+		logger.ErrorContext(alerts, "start failed; the next request tries again", "error", err.Error())
 		return nil, err
 	}
 	logger.Debug("refresher started", "config", cfg)

@@ -597,9 +597,12 @@ func TestBaseURLPasswordNotInAnswersOrLogs(t *testing.T) {
 	}
 }
 
+// TestLogLinesPerAccount pins the lines the alerts read, written at
+// LOG_LEVEL=error as at any other level: the INFO ones too, with their own
+// severities, while LOG_LEVEL still drops every other line.
 func TestLogLinesPerAccount(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, []string{"main", "dead"}, nil)
+	h := newHarness(t, []string{"main", "dead"}, map[string]string{"LOG_LEVEL": "error"})
 	h.SeedToken("main", 72*time.Hour)
 	dead := h.SeedToken("dead", 72*time.Hour)
 	h.TH.Revoke(dead)
@@ -607,11 +610,22 @@ func TestLogLinesPerAccount(t *testing.T) {
 
 	out := h.Output.String()
 	lines := map[string]map[string]any{}
+	var logged []string
 	for _, line := range strings.Split(out, "\n") {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "account processed" {
+		if json.Unmarshal([]byte(line), &m) != nil || m["severity"] == nil {
+			continue // the answer's body, kept in Output
+		}
+		logged = append(logged, fmt.Sprint(m["severity"], " ", m["message"]))
+		if m["message"] == "account processed" {
 			lines[m["account"].(string)] = m
 		}
+	}
+	// At LOG_LEVEL=error: the contract lines, and nothing else (the debug
+	// "refresher started" line, for one, is dropped).
+	if got := strings.Join(logged, "; "); got != "INFO account processed; ERROR account processed; INFO refresh pass done" &&
+		got != "ERROR account processed; INFO account processed; INFO refresh pass done" {
+		t.Errorf("lines logged at LOG_LEVEL=error: %s; want the two account lines and \"refresh pass done\" only", got)
 	}
 	if m := lines["main"]; m["severity"] != "INFO" || m["result"] != "refreshed" || m["expiresAt"] == nil {
 		t.Errorf("main line %v, want INFO refreshed with expiresAt", m)

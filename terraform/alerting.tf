@@ -1,18 +1,28 @@
 # Every way a token can die reaches a person (README, "What you are told, and
-# when"). Five alerting policies, one per failure they catch, all to the same
+# when"). Six alerting policies, one per failure they catch, all to the same
 # channels, each saying what happened and the command to run next:
 #
 #   account["account_failures"]   an account ended failed or needs_reauth
 #   account["hours_left"]         an account's token has fewer than N hours left
 #   no_pass                       no pass completed for alert_if_no_pass_for
 #   log_match["function_errors"]  any other ERROR of the function, or a crash
-#   log_match["scheduler_errors"] Cloud Scheduler's call failed
+#   log_match["scheduler_errors"] a Cloud Scheduler attempt failed
+#   log_match["watchdog"]         the daily check found refreshes overdue (or
+#                                 the alert test)
 #
 # The per-account alerts are metric-based: one incident per account, reminded
 # daily (renotify_interval) while it holds. The filters read the function's
 # log lines as internal/logging and internal/refresh write them (a Go test
 # pins the fields): JSON on stderr, so Cloud Logging keeps the fields under
-# jsonPayload and takes severity and message from them.
+# jsonPayload and takes severity and message from them. The lines they read
+# are written at any log_level (logging.ForAlerts).
+#
+# No documentation names the accounts or grows with them: an alert policy's
+# documentation.content may not exceed 8,192 Unicode characters or 10,240
+# bytes (Monitoring API v3 AlertPolicy.Documentation; the provider does not
+# check it, the create fails at apply), so the commands point to
+# `terraform output` or take the account from the incident's label
+# (tests/scale.tftest.hcl plans 1,000 accounts).
 
 resource "google_monitoring_notification_channel" "email" {
   count = var.alert_email == null ? 0 : 1
@@ -34,12 +44,15 @@ locals {
   # service (the function's name) in resource.labels.service_name.
   function_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.service_name}\""
 
-  # Commands the alerts' documentation points to.
-  function_logs_command = "gcloud logging read '${local.function_logs} AND severity>=WARNING' --freshness=1d --limit=20 --project=${var.project_id}"
-  account_logs_command  = "gcloud logging read '${local.function_logs} AND jsonPayload.account=\"$${metric.label.account}\"' --freshness=2d --limit=5 --project=${var.project_id}"
-  status_command        = "env ${local.refresher_env} refresher status"
-  add_token_command     = "pbpaste | env ${local.refresher_env} refresher add $${metric.label.account}"
-  run_command           = "gcloud scheduler jobs run ${var.name} --location=${var.region} --project=${var.project_id}"
+  # Commands the alerts' documentation points to. The refresher's
+  # environment is taken from `terraform output` in the deployment's
+  # terraform/ folder, never spelt out here: it lists every account.
+  function_logs_command  = "gcloud logging read '${local.function_logs} AND severity>=WARNING' --freshness=1d --limit=20 --project=${var.project_id}"
+  account_logs_command   = "gcloud logging read '${local.function_logs} AND jsonPayload.account=\"$${metric.label.account}\"' --freshness=2d --limit=5 --project=${var.project_id}"
+  refresher_in_terraform = "env $(terraform output -raw refresher_env) refresher"
+  status_command         = "${local.refresher_in_terraform} status"
+  add_token_command      = "pbpaste | ${local.refresher_in_terraform} add $${metric.label.account}"
+  run_command            = "gcloud scheduler jobs run ${var.name} --location=${var.region} --project=${var.project_id}"
 
   # The log-based metrics' names, also the metric wait's triggers (waits.tf).
   log_metric_names = merge(
@@ -68,7 +81,7 @@ locals {
       content      = <<-EOT
         The ${var.name} function could not keep the token of account **$${metric.label.account}** (platform `$${metric.label.platform}`) alive: the pass ended `$${metric.label.result}`. A token that is not refreshed dies 60 days after its last refresh.
 
-        - `needs_reauth`: Threads or Instagram refused the token (expired, revoked, password changed, or a permission withdrawn). Get a new long-lived token and store it as a new version of the account's secret; the next pass adopts it: `${local.add_token_command}` (add `--platform instagram` for an Instagram account), or `terraform output first_token_commands` for the gcloud command.
+        - `needs_reauth`: Threads or Instagram refused the token (expired, revoked, password changed, or a permission withdrawn). Get a new long-lived token and store it as a new version of the account's secret; the next pass adopts it: `${local.add_token_command}` (in the deployment's terraform/ folder; add `--platform instagram` for an Instagram account), or the account's gcloud command in `terraform output first_token_commands`.
         - `failed`: the refresh failed and is retried on every pass; the previous token stays current. The reason is in the account's lines: `${local.account_logs_command}`, or `${local.status_command}`.
       EOT
     }
@@ -94,7 +107,7 @@ locals {
 
         1. See its state and remaining life: `${local.status_command}`, and its last lines: `${local.account_logs_command}`.
         2. `skipped` on every pass: passes run out of time; raise `timeout_seconds` and `terraform apply`. `busy`: another pass holds its lease; it frees itself, so this repeating means passes overlap or die (see `${local.function_logs_command}`). `failed` or `needs_reauth`: follow that alert.
-        3. Whatever the cause, a fresh token restarts the clock: store a new long-lived token and the next pass adopts it, `${local.add_token_command}` (add `--platform instagram` for an Instagram account).
+        3. Whatever the cause, a fresh token restarts the clock: store a new long-lived token and the next pass adopts it, `${local.add_token_command}` (in the deployment's terraform/ folder; add `--platform instagram` for an Instagram account).
       EOT
     }
   }
@@ -283,7 +296,7 @@ resource "google_monitoring_alert_policy" "no_pass" {
     mime_type = "text/markdown"
     subject   = "No refresh pass of ${var.name} for ${local.no_pass_after_text}"
     content   = <<-EOT
-      No pass of the ${var.name} function has completed for ${local.no_pass_after_text}: no token is being refreshed. Usually the Cloud Scheduler job is paused or deleted, or the function cannot be reached.
+      No pass of the ${var.name} function has completed for ${local.no_pass_after_text}: no token is being refreshed. Usually the Cloud Scheduler job is paused or deleted, or the function cannot be reached. (This alert watches only after a pass has completed since it was last applied; the daily "Refreshes overdue" check tells the same fault every day, whatever was applied.)
 
       1. Is the job there and enabled? `gcloud scheduler jobs describe ${var.name} --location=${var.region} --project=${var.project_id} --format='value(state,status)'`
          - `PAUSED`: `gcloud scheduler jobs resume ${var.name} --location=${var.region} --project=${var.project_id}`

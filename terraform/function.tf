@@ -55,7 +55,7 @@ resource "google_cloudfunctions2_function" "refresher" {
   })
 
   build_config {
-    runtime           = "go126"
+    runtime           = var.runtime
     entry_point       = "RefreshTokens"
     service_account   = google_service_account.build.id
     docker_repository = google_artifact_registry_repository.images.id

@@ -25,7 +25,8 @@ locals {
   firestore_location = coalesce(var.firestore_location, var.region)
 
   # Points the refresher command-line tool at this deployment (the
-  # refresher_env output, and the alerts' next steps).
+  # refresher_env output, which the alerts' next steps read with
+  # `terraform output`: it lists every account, so no alert spells it out).
   refresher_env = join(" ", [
     "GOOGLE_CLOUD_PROJECT=${var.project_id}",
     "THREADS_SECRETS=${local.threads_secrets}",

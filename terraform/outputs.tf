@@ -23,6 +23,16 @@ output "scheduler_run_command" {
   value       = "gcloud scheduler jobs run ${google_cloud_scheduler_job.refresh.name} --location=${var.region} --project=${var.project_id}"
 }
 
+output "alert_test_command" {
+  description = "Sends one test alert, labelled TEST, through the real alert policy to every notification channel: run it once after the first apply and check that each channel receives it (subject \"<name>: TEST alert, nothing is wrong: …\", within a few minutes)."
+  value       = "gcloud scheduler jobs run ${google_cloud_scheduler_job.check["alert-test"].name} --location=${var.region} --project=${var.project_id}"
+}
+
+output "watchdog_run_command" {
+  description = "Runs the daily check that passes still reach every account now; its finding is in the function's log (\"pipeline checked\", or \"refreshes overdue\" and an alert)."
+  value       = "gcloud scheduler jobs run ${google_cloud_scheduler_job.check["watchdog"].name} --location=${var.region} --project=${var.project_id}"
+}
+
 output "logs_command" {
   description = "Shows the function's per-account log lines of the last day."
   value       = "gcloud logging read 'resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.service_name}\" AND jsonPayload.message=\"account processed\"' --freshness=1d --project=${var.project_id}"

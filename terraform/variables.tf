@@ -9,13 +9,13 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the function, its source bucket, its image repository and the scheduler job. It must offer Cloud Run functions with the go126 runtime and Cloud Scheduler."
+  description = "Region of the function, its source bucket, its image repository and the scheduler jobs. It must offer Cloud Run functions with the Go runtime (runtime) and Cloud Scheduler."
   type        = string
   default     = "us-central1"
 }
 
 variable "name" {
-  description = "Name of the function (and of its Cloud Run service, scheduler job, image repository and alert). Change it to run a second, separate deployment in the same project."
+  description = "Name of the function (and of its Cloud Run service, scheduler jobs <name>, <name>-watchdog and <name>-alert-test, image repository and alerts). Change it to run a second, separate deployment in the same project."
   type        = string
   default     = "threads-token-refresher"
 
@@ -165,6 +165,21 @@ variable "function_zip" {
   }
 }
 
+variable "runtime" {
+  # Google's runtime support schedule (cloud.google.com/run/docs/runtimes/go,
+  # "Runtime support schedule"): go126 is deprecated about February 2027
+  # and decommissioned about August 2027, after which a function on it can
+  # no longer be updated and may be disabled. README, "Upkeep".
+  description = "Go runtime of the function (build_config.runtime), e.g. \"go126\". Move to the next one (\"go127\") before Google decommissions this one; see the README's upkeep section."
+  type        = string
+  default     = "go126"
+
+  validation {
+    condition     = can(regex("^go[0-9]{3,}$", var.runtime))
+    error_message = "runtime is ${jsonencode(var.runtime)}; it must be a Go runtime ID of Cloud Run functions such as \"go126\"."
+  }
+}
+
 variable "memory" {
   # Measured (README, "Performance and cost"): a due pass of 1,000 accounts
   # peaks at 35 MiB RSS, an idle pass of 10,000 at 79 MiB; 256M leaves room
@@ -241,6 +256,28 @@ variable "alert_if_no_pass_for" {
   validation {
     condition     = var.alert_if_no_pass_for != null || local.schedule_interval_minutes != null
     error_message = "schedule is ${jsonencode(var.schedule)}, which is none of the forms the no-pass alert can follow (\"M * * * *\", \"*/N * * * *\", \"M */N * * *\", \"M H * * *\"), so set alert_if_no_pass_for to how long without a completed pass should alert, e.g. \"6h\"."
+  }
+}
+
+variable "watchdog_schedule" {
+  description = "When the watchdog job checks, in cron syntax (in time_zone), that passes still reach every account; it alerts (\"Refreshes overdue\") each time one is overdue. Daily by default: a stopped pipeline is told once a day until someone acts."
+  type        = string
+  default     = "0 9 * * *"
+
+  validation {
+    condition     = length(regexall("[^ \t]+", var.watchdog_schedule)) == 5
+    error_message = "watchdog_schedule is ${jsonencode(var.watchdog_schedule)}; it must be a cron schedule of five fields, e.g. \"0 9 * * *\" (daily at 09:00)."
+  }
+}
+
+variable "alert_test_schedule" {
+  description = "When the alert-test job sends a test alert (labelled TEST) to every channel, in cron syntax (in time_zone): a fire drill that proves the alerts still reach you. Yearly by default; run it by hand after the first apply with `terraform output -raw alert_test_command`."
+  type        = string
+  default     = "0 9 1 3 *"
+
+  validation {
+    condition     = length(regexall("[^ \t]+", var.alert_test_schedule)) == 5
+    error_message = "alert_test_schedule is ${jsonencode(var.alert_test_schedule)}; it must be a cron schedule of five fields, e.g. \"0 9 1 3 *\" (1 March, 09:00)."
   }
 }
 

@@ -1,6 +1,7 @@
 // Package httpapi is the HTTP surface of the RefreshTokens function: POST
-// runs a refresh pass, GET shows stored state, and the status code tells
-// Cloud Scheduler whether the run failed.
+// runs a refresh pass, or, with a check in its body, the watchdog's check
+// of the pipeline or its alert delivery test (checks.go); GET shows stored
+// state, and the status code tells Cloud Scheduler whether the run failed.
 package httpapi
 
 import (
@@ -18,6 +19,7 @@ import (
 type Engine interface {
 	Pass(ctx context.Context) (refresh.Report, error)
 	Status(ctx context.Context) (refresh.Report, error)
+	Watch(ctx context.Context, overdueAfter time.Duration) (refresh.Watch, error)
 }
 
 // Handler serves RefreshTokens.
@@ -37,6 +39,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.recoverPanic(w, r)
 	switch r.Method {
 	case http.MethodPost:
+		req, err := readRequest(w, r)
+		if err != nil {
+			WriteJSON(w, http.StatusBadRequest, ErrorBody{Error: err.Error()})
+			return
+		}
+		if req.Check != "" {
+			h.check(w, r, req)
+			return
+		}
 		ctx := r.Context()
 		if h.PassTimeout > 0 {
 			var cancel context.CancelFunc
@@ -82,12 +93,13 @@ func (h *Handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 		panic(v) // net/http's own way to abort a response, not a failure
 	}
 	v, stack := refresh.Recovered(v)
-	logging.Panic(r.Context(), h.logger(), v, stack)
+	logging.Panic(logging.ForAlerts(r.Context()), h.logger(), v, stack)
 	WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: "internal error: the refresher panicked; its log has the stack (message \"panic\")"})
 }
 
+// fail answers 500 and logs one ERROR line, msg, which the alerts read.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, msg string, err error) {
-	h.logger().ErrorContext(r.Context(), msg, "error", err.Error())
+	h.logger().ErrorContext(logging.ForAlerts(r.Context()), msg, "error", err.Error())
 	WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: err.Error()})
 }
 

@@ -236,6 +236,9 @@ type panickingEngine struct{ value any }
 
 func (e panickingEngine) Pass(context.Context) (refresh.Report, error)   { panic(e.value) }
 func (e panickingEngine) Status(context.Context) (refresh.Report, error) { panic(e.value) }
+func (e panickingEngine) Watch(context.Context, time.Duration) (refresh.Watch, error) {
+	panic(e.value)
+}
 
 // TestPanicIsOneErrorLine: a panic, in an account's worker or in the
 // request, is answered 500 and logged as one ERROR line "panic" with the

@@ -4,18 +4,61 @@
 package logging
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 )
 
-// New returns a JSON logger writing to w at the given level.
+// New returns a JSON logger writing to w. It writes lines at level and
+// above, and, whatever level says, every line logged with a context marked
+// by ForAlerts.
 func New(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
-		Level:       level,
-		ReplaceAttr: replaceAttr,
-	}))
+	return slog.New(&handler{
+		// The JSON handler writes whatever it is handed; handler decides.
+		Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{
+			Level:       slog.Level(math.MinInt),
+			ReplaceAttr: replaceAttr,
+		}),
+		level: level,
+	})
+}
+
+// alertsKey marks a context whose lines the alerts read.
+type alertsKey struct{}
+
+// ForAlerts marks ctx so that a logger built by New writes what is logged
+// with it at any LOG_LEVEL: the lines the Terraform module's alerts read
+// ("account processed", "refresh pass done", the ERROR lines of a failed
+// request, the watchdog's findings). A line keeps its own severity; the
+// alerts filter on it. LOG_LEVEL filters every other line.
+func ForAlerts(ctx context.Context) context.Context {
+	return context.WithValue(ctx, alertsKey{}, true)
+}
+
+func forAlerts(ctx context.Context) bool {
+	marked, _ := ctx.Value(alertsKey{}).(bool)
+	return marked
+}
+
+// handler filters by level, except the lines ForAlerts marks.
+type handler struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level || (ctx != nil && forAlerts(ctx))
+}
+
+func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &handler{Handler: h.Handler.WithAttrs(attrs), level: h.level}
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	return &handler{Handler: h.Handler.WithGroup(name), level: h.level}
 }
 
 // replaceAttr renames slog's keys to Cloud Logging's and drops the time,

@@ -2,8 +2,10 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 )
 
@@ -47,6 +49,43 @@ func TestLevelFilters(t *testing.T) {
 	l.Info("quiet")
 	if buf.Len() != 0 {
 		t.Errorf("info line written at warn level: %s", buf.Bytes())
+	}
+}
+
+// TestAlertLinesAtAnyLevel: a line logged with a ForAlerts context is
+// written at every level, with its own severity, also through a logger
+// derived with With; an unmarked line below the level is not.
+func TestAlertLinesAtAnyLevel(t *testing.T) {
+	t.Parallel()
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
+		t.Run(Severity(level), func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			l := New(&buf, level)
+			alerts := ForAlerts(context.Background())
+			l.InfoContext(alerts, "account processed", "account", "main")
+			l.With("pass", "p1").LogAttrs(alerts, slog.LevelInfo, "refresh pass done")
+			l.DebugContext(context.Background(), "unmarked debug")
+			l.InfoContext(context.Background(), "unmarked info")
+			var got []string
+			for raw := range strings.Lines(buf.String()) {
+				var line map[string]any
+				if err := json.Unmarshal([]byte(raw), &line); err != nil {
+					t.Fatalf("log line is not JSON: %v: %s", err, raw)
+				}
+				got = append(got, line["severity"].(string)+" "+line["message"].(string))
+			}
+			want := []string{"INFO account processed", "INFO refresh pass done"}
+			if level <= slog.LevelDebug {
+				want = append(want, "DEBUG unmarked debug")
+			}
+			if level <= slog.LevelInfo {
+				want = append(want, "INFO unmarked info")
+			}
+			if strings.Join(got, "; ") != strings.Join(want, "; ") {
+				t.Errorf("at %s wrote %q, want %q", Severity(level), got, want)
+			}
+		})
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 )
 
 // skipMargin is added to three Threads timeouts to decide that too little
@@ -95,11 +97,14 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	}
 	rep.count()
 	end := e.now()
+	// The alerts read these lines whatever LOG_LEVEL says (an INFO line
+	// at LOG_LEVEL=error too); the mark keeps each one's severity.
+	alerts := logging.ForAlerts(ctx)
 	for i := range accounts {
 		rep.Accounts[i].lifeLeft(end)
-		e.logResult(ctx, rep.Accounts[i])
+		e.logResult(alerts, rep.Accounts[i])
 	}
-	e.logger().LogAttrs(ctx, slog.LevelInfo, "refresh pass done",
+	e.logger().LogAttrs(alerts, slog.LevelInfo, "refresh pass done",
 		slog.Int("accounts", len(rep.Accounts)), slog.Int("refreshed", rep.Refreshed), slog.Int("failed", rep.Failed))
 	return rep, nil
 }
@@ -125,7 +130,8 @@ func (e *Engine) tooLate(ctx context.Context) bool {
 // logResult writes the one line per account per pass that alerting reads;
 // the "refresh pass done" line after them says the pass completed. Their
 // messages and fields are a contract with the Terraform module's alerts
-// (README, "Logs and alerts"); tests pin them.
+// (README, "Logs and alerts"); tests pin them. ctx is marked ForAlerts, so
+// that LOG_LEVEL never drops them.
 func (e *Engine) logResult(ctx context.Context, r AccountReport) {
 	level := slog.LevelInfo
 	if r.Result.Failed() {

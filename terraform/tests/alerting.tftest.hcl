@@ -1,7 +1,8 @@
-# Every way a token can die reaches a person: the five alerting policies, the
-# log lines they read (the names internal/logging and internal/refresh write,
-# pinned by a Go test), where they send, how often they remind, and the
-# no-pass alert's wait following the schedule.
+# Every way a token can die reaches a person: the six alerting policies, the
+# log lines they read (the names internal/logging, internal/refresh and
+# internal/httpapi write, pinned by Go tests), where they send, how often they
+# remind, and the no-pass alert's wait following the schedule. The watchdog
+# jobs that feed the watchdog alert: watchdog.tftest.hcl.
 
 mock_provider "google" {
   source = "./tests/mocks"
@@ -64,23 +65,69 @@ run "function_error_that_is_not_an_account_line" {
     ] : strcontains(google_monitoring_alert_policy.log_match["function_errors"].conditions[0].condition_matched_log[0].filter, part)])
     error_message = "The function-error alert must match every ERROR line but the account lines, and a crash's text, and not the request log."
   }
+  # The watchdog's lines go to the watchdog alert, not here: its daily
+  # finding must not spend this policy's notification of the day.
+  assert {
+    condition     = strcontains(google_monitoring_alert_policy.log_match["function_errors"].conditions[0].condition_matched_log[0].filter, "NOT jsonPayload.check=(\"pipeline\" OR \"alert-test\")")
+    error_message = "The function-error alert must leave out the watchdog's lines (jsonPayload.check)."
+  }
   assert {
     condition     = google_monitoring_alert_policy.log_match["function_errors"].conditions[0].condition_matched_log[0].label_extractors["message"] == "EXTRACT(jsonPayload.message)"
     error_message = "The function-error alert must say which error it was."
   }
 }
 
+# Only failed attempts of the deployment's own jobs (AttemptFinished at
+# ERROR in the executions log), not any ERROR entry of the job; the refresh
+# job's 500 (a failed account, told by its own alert) left out, the
+# watchdog's and the alert test's counted whatever their status.
 run "scheduler_attempt_failed" {
   command = plan
 
   assert {
     condition = google_monitoring_alert_policy.log_match["scheduler_errors"].conditions[0].condition_matched_log[0].filter == join(" AND ", [
       "resource.type=\"cloud_scheduler_job\"",
-      "resource.labels.job_id=\"${google_cloud_scheduler_job.refresh.name}\"",
       "resource.labels.location=\"${google_cloud_scheduler_job.refresh.region}\"",
+      "logName=\"projects/test-project/logs/cloudscheduler.googleapis.com%2Fexecutions\"",
+      "jsonPayload.\"@type\"=\"type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished\"",
       "severity>=ERROR",
+      "((resource.labels.job_id=\"${google_cloud_scheduler_job.refresh.name}\" AND NOT httpRequest.status=500) OR resource.labels.job_id=(\"${google_cloud_scheduler_job.check["alert-test"].name}\" OR \"${google_cloud_scheduler_job.check["watchdog"].name}\"))",
     ])
-    error_message = "The scheduler alert must match the job's own ERROR entries."
+    error_message = "The scheduler alert must match the failed attempts of the three jobs, leaving out the refresh job's 500."
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.log_match["scheduler_errors"].conditions[0].condition_matched_log[0].label_extractors == tomap({ job = "EXTRACT(resource.labels.job_id)" }) && strcontains(google_monitoring_alert_policy.log_match["scheduler_errors"].documentation[0].subject, "$${log.extracted_label.job}")
+    error_message = "The scheduler alert must name the job whose attempt failed."
+  }
+}
+
+# The daily watchdog's findings and the alert test reach every channel
+# through a policy of their own, told each day.
+run "watchdog_finding" {
+  command = plan
+
+  assert {
+    condition = alltrue([for part in [
+      "resource.type=\"cloud_run_revision\"",
+      "resource.labels.service_name=\"threads-token-refresher\"",
+      "NOT logName=\"projects/test-project/logs/run.googleapis.com%2Frequests\"",
+      " AND jsonPayload.check=(\"pipeline\" OR \"alert-test\")",
+      "severity>=ERROR",
+    ] : strcontains(google_monitoring_alert_policy.log_match["watchdog"].conditions[0].condition_matched_log[0].filter, part)])
+    error_message = "The watchdog alert must match the function's ERROR lines that carry a check."
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.log_match["watchdog"].conditions[0].condition_matched_log[0].label_extractors == tomap({ summary = "EXTRACT(jsonPayload.summary)" }) && google_monitoring_alert_policy.log_match["watchdog"].documentation[0].subject == "threads-token-refresher: $${log.extracted_label.summary}"
+    error_message = "The watchdog alert's subject must be the finding's summary (TEST for the alert test)."
+  }
+  # Daily findings, each told: a rate limit well under a day.
+  assert {
+    condition     = provider::time::duration_parse(google_monitoring_alert_policy.log_match["watchdog"].alert_strategy[0].notification_rate_limit[0].period).hours <= 1
+    error_message = "The watchdog alert's rate limit must let each daily finding through, and a test hold back a finding by an hour at most."
+  }
+  assert {
+    condition     = strcontains(google_monitoring_alert_policy.log_match["watchdog"].documentation[0].content, "starts with TEST") && google_monitoring_alert_policy.log_match["watchdog"].notification_channels == tolist(["projects/test-project/notificationChannels/111"])
+    error_message = "The watchdog alert must say how to read a test, and go to the same channels."
   }
 }
 
@@ -148,8 +195,8 @@ run "every_alert_reaches_the_same_person_daily" {
   command = plan
 
   assert {
-    condition     = toset(keys(google_monitoring_alert_policy.account)) == toset(["account_failures", "hours_left"]) && toset(keys(google_monitoring_alert_policy.log_match)) == toset(["function_errors", "scheduler_errors"])
-    error_message = "Five alerts: account failures, hours left, no pass (metric-based), function errors, scheduler errors (log match)."
+    condition     = toset(keys(google_monitoring_alert_policy.account)) == toset(["account_failures", "hours_left"]) && toset(keys(google_monitoring_alert_policy.log_match)) == toset(["function_errors", "scheduler_errors", "watchdog"])
+    error_message = "Six alerts: account failures, hours left, no pass (metric-based), function errors, scheduler errors, watchdog (log match)."
   }
 
   assert {
@@ -162,7 +209,7 @@ run "every_alert_reaches_the_same_person_daily" {
       [google_monitoring_alert_policy.no_pass],
       values(google_monitoring_alert_policy.log_match),
     ) : p.notification_channels == tolist(["projects/test-project/notificationChannels/111"])])
-    error_message = "All five alerts must notify the same channels."
+    error_message = "All six alerts must notify the same channels."
   }
   # Metric-based policies remind daily ...
   assert {
@@ -173,12 +220,36 @@ run "every_alert_reaches_the_same_person_daily" {
     error_message = "The metric-based alerts must remind daily while they hold."
   }
   # ... and log-match ones, which must set a rate limit, notify again on the
-  # next matching pass, once a day at most.
+  # next matching entry: within a day, so that a fault that logs once a day
+  # (a daily schedule, the daily watchdog) is told every day, not every
+  # other day when its entry comes a few seconds early.
   assert {
     condition = alltrue([for p in values(google_monitoring_alert_policy.log_match) :
-      p.alert_strategy[0].notification_rate_limit[0].period == "86400s"
+      provider::time::duration_parse(p.alert_strategy[0].notification_rate_limit[0].period).seconds < 86400 &&
+      provider::time::duration_parse(p.alert_strategy[0].notification_rate_limit[0].period).seconds >= 300
     ])
-    error_message = "Log-match alerts need notification_rate_limit; once a day while the fault holds."
+    error_message = "Log-match alerts need notification_rate_limit, from 5 minutes to less than a day: a fault logged daily must be told daily."
+  }
+  assert {
+    condition = alltrue([for k in ["function_errors", "scheduler_errors"] :
+      google_monitoring_alert_policy.log_match[k].alert_strategy[0].notification_rate_limit[0].period == "82800s"
+    ])
+    error_message = "The function-error and scheduler alerts notify about once a day (23 hours) while the fault holds."
+  }
+  # notification_prompts: what the API reports for a log-based policy
+  # (["OPENED"]), so that a plan after an apply shows no change; and unset on
+  # the metric-based ones, whose provider acceptance tests leave it unset.
+  assert {
+    condition = alltrue([for p in values(google_monitoring_alert_policy.log_match) :
+      p.alert_strategy[0].notification_prompts == tolist(["OPENED"])
+    ])
+    error_message = "Log-match alerts must set notification_prompts = [\"OPENED\"], what the API always reports for them."
+  }
+  assert {
+    condition = alltrue([for p in concat(values(google_monitoring_alert_policy.account), [google_monitoring_alert_policy.no_pass]) :
+      length(coalesce(p.alert_strategy[0].notification_prompts, [])) == 0
+    ])
+    error_message = "Metric-based alerts leave notification_prompts unset."
   }
   # Each says what to do next, with a command.
   assert {

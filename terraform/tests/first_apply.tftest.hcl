@@ -141,6 +141,10 @@ run "scheduler_waits_for_its_invoker_grant" {
     condition     = strcontains(google_cloud_scheduler_job.refresh.description, "2030-01-02T03:20:05Z")
     error_message = "The scheduler job must wait for its invoker grant to propagate (its description names the time the wait ended)."
   }
+  assert {
+    condition     = length(google_cloud_scheduler_job.check) == 2 && alltrue([for j in values(google_cloud_scheduler_job.check) : strcontains(j.description, "2030-01-02T03:20:05Z")])
+    error_message = "The watchdog and alert-test jobs must wait for the invoker grant too: an attempt refused before it arrives would raise \"Refresh not started\"."
+  }
 }
 
 run "alerts_wait_for_what_they_name" {
@@ -168,7 +172,7 @@ run "alerts_wait_for_what_they_name" {
   }
   # ... and the log-match policies, which need no metric, for the APIs.
   assert {
-    condition = length(google_monitoring_alert_policy.log_match) == 2 && alltrue([
+    condition = length(google_monitoring_alert_policy.log_match) == 3 && alltrue([
       for p in values(google_monitoring_alert_policy.log_match) : lookup(coalesce(p.user_labels, {}), "apis-ready", "none") == "20300102030405"
     ])
     error_message = "The log-match policies must wait for Monitoring and Logging to be usable."
