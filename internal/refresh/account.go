@@ -167,7 +167,7 @@ func (w *work) refresh(current Version, versions []Version) AccountReport {
 	}
 	refreshedAt := w.e.now()
 
-	next, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn)
+	next, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn, refreshedAt)
 	if err != nil {
 		return w.fail(ResultFailed, err.Error())
 	}
