@@ -1,6 +1,7 @@
 package refresh_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestSixtyDayLife(t *testing.T) {
 	if n, _ := secrets.snapshot(); n != secretCalls {
 		t.Errorf("a fresh pass made %d secret store calls", n-secretCalls)
 	}
-	if again, _ := h.state("main"); again != st {
+	if again, _ := h.state("main"); !reflect.DeepEqual(again, st) {
 		t.Errorf("a fresh pass wrote state: %+v, was %+v", again, st)
 	}
 

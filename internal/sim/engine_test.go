@@ -60,7 +60,7 @@ func newEngine(d deployment, secrets refresh.SecretStore, states refresh.StateSt
 	return &refresh.Engine{
 		Secrets: secrets,
 		States:  states,
-		Platforms: map[string]refresh.TokenRefresher{
+		Platforms: map[string]refresh.Platform{
 			payload.PlatformThreads: threads.New(threads.DefaultBaseURL, threadsTimeout, &http.Client{Transport: rt}).Refresher(),
 		},
 		Accounts:       refresh.Fixed(accounts),
