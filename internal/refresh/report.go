@@ -69,16 +69,29 @@ type AccountReport struct {
 }
 
 // LifeEnds returns the earlier of the token's expiry and its data-access
-// expiry, and which it is ("token" or "data access"); the zero time when
-// neither is known. HoursLeft counts down to it.
+// expiry, and which it is (LifeToken or LifeDataAccess); the zero time when
+// neither is known. HoursLeft counts down to it. A report decoded from JSON
+// has them from ExpiresAt and DataAccessExpiresAt.
 func (r AccountReport) LifeEnds() (time.Time, string) {
-	switch {
-	case r.expires.IsZero() && r.dataAccess.IsZero():
-		return time.Time{}, ""
-	case r.dataAccess.IsZero(), !r.expires.IsZero() && !r.dataAccess.Before(r.expires):
-		return r.expires, LifeToken
+	expires, dataAccess := r.expires, r.dataAccess
+	if expires.IsZero() && dataAccess.IsZero() {
+		expires, dataAccess = parseStamp(r.ExpiresAt), parseStamp(r.DataAccessExpiresAt)
 	}
-	return r.dataAccess, LifeDataAccess
+	switch {
+	case expires.IsZero() && dataAccess.IsZero():
+		return time.Time{}, ""
+	case dataAccess.IsZero(), !expires.IsZero() && !dataAccess.Before(expires):
+		return expires, LifeToken
+	}
+	return dataAccess, LifeDataAccess
+}
+
+func parseStamp(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // What ends a token's usable life first (AccountReport.LifeEnds).

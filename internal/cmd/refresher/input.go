@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 )
 
 // maxSecretInput bounds what is read as a token or secret: Secret Manager
@@ -49,8 +51,10 @@ func readSecret(e *env, path, what, flagName string) (string, error) {
 	if v == "" {
 		return "", usagef("no %s given: pipe it on standard input or use %s", what, flagName)
 	}
-	if strings.ContainsAny(v, " \t\r\n\"'") {
-		return "", usagef("the %s has inner whitespace or quotes; give the bare value only", what)
+	// The one token rule (payload.CheckToken), the one Meta's answers meet:
+	// what is stored can always be read back.
+	if err := payload.CheckToken(v); err != nil {
+		return "", usagef("the %s is not usable (%s); give the bare value only", what, strings.TrimPrefix(err.Error(), payload.ErrTokenShape.Error()+": "))
 	}
 	return v, nil
 }
