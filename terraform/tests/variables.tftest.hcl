@@ -66,8 +66,11 @@ run "refresh_after_leaving_under_14_days_is_refused" {
 run "refresh_after_46_days_is_the_longest" {
   command = plan
 
+  # A healthy token then gets down to 336 hours left: the life-left alert
+  # must sit a day under that.
   variables {
-    refresh_after = "66240m"
+    refresh_after             = "66240m"
+    alert_if_hours_left_below = 312
   }
 
   assert {
