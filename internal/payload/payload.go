@@ -105,10 +105,11 @@ func (p Payload) Field(name string) string {
 // object keeps every other field and gets the new access_token, token_type
 // and expires_in, and the clocks the answer gives (issued_at, the time the
 // refresher received it; expires_at, that plus expires_in; clocks_from
-// "refresh"). data_access_expires_at, when there is one, stays: Meta does
-// not say that a refresh extends it, so the earlier clock is the safe one.
-// A bare token stays bare.
-func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64, receivedAt time.Time) ([]byte, error) {
+// "refresh"). data_access_expires_at becomes dataAccess when the refresher
+// knows it, and otherwise stays as it was: Meta does not say that a
+// refresh extends it, so the earlier clock is the safe one. A bare token
+// stays bare.
+func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64, receivedAt, dataAccess time.Time) ([]byte, error) {
 	if p.fields == nil {
 		return []byte(accessToken), nil
 	}
@@ -124,6 +125,9 @@ func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64, recei
 	fields[fieldIssuedAt] = receivedAt.Unix()
 	fields[fieldExpiresAt] = receivedAt.Unix() + expiresIn
 	fields[fieldClocksFrom] = ClocksFromRefresh
+	if !dataAccess.IsZero() {
+		fields[fieldDataAccess] = dataAccess.Unix()
+	}
 	b, err := json.Marshal(fields)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the refreshed payload: %w", err)

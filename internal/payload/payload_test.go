@@ -60,7 +60,7 @@ func TestRefreshedKeepsShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	received := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	b, err := p.Refreshed("new", "bearer", 5183944, received)
+	b, err := p.Refreshed("new", "bearer", 5183944, received, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestRefreshedKeepsShape(t *testing.T) {
 	}
 
 	bare, _ := Parse([]byte("old\n"))
-	b, err = bare.Refreshed("new", "bearer", 5183944, received)
+	b, err = bare.Refreshed("new", "bearer", 5183944, received, time.Time{})
 	if err != nil || string(b) != "new" {
 		t.Errorf("bare refreshed = %q, %v; want %q", b, err, "new")
 	}
@@ -112,7 +112,7 @@ func TestPlatform(t *testing.T) {
 
 	// A refresh keeps the field as it was written.
 	p, _ := Parse([]byte(`{"platform":"Instagram","access_token":"old"}`))
-	b, _ := p.Refreshed("new", "bearer", 1, time.Now())
+	b, _ := p.Refreshed("new", "bearer", 1, time.Now(), time.Time{})
 	if !strings.Contains(string(b), `"platform":"Instagram"`) {
 		t.Errorf("refreshed payload %s lost the platform field", b)
 	}

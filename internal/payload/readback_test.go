@@ -45,7 +45,7 @@ func written(t *testing.T, token string, expiresIn any) (tok graph.Token, payloa
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn, time.Unix(1747070132, 0))
+		b, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn, time.Unix(1747070132, 0), time.Unix(1754846089, 0))
 		if err != nil {
 			t.Fatalf("Refreshed: %v", err)
 		}

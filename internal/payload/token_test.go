@@ -70,7 +70,7 @@ func TestClocks(t *testing.T) {
 		t.Errorf("Clocks() = %+v, want %+v", got, c)
 	}
 	// A refresh records the answer's clocks and keeps the data-access one.
-	b, err := p.Refreshed("new", "bearer", 5183944, issued.Add(time.Hour))
+	b, err := p.Refreshed("new", "bearer", 5183944, issued.Add(time.Hour), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +78,12 @@ func TestClocks(t *testing.T) {
 	want := Clocks{IssuedAt: issued.Add(time.Hour), ExpiresAt: issued.Add(time.Hour + 5183944*time.Second), DataAccessExpiresAt: c.DataAccessExpiresAt}
 	if got := p.Clocks(); got != want {
 		t.Errorf("refreshed Clocks() = %+v, want %+v", got, want)
+	}
+	// The refresher's own knowledge of the data-access clock wins.
+	b, _ = p.Refreshed("newer", "bearer", 5183944, issued.Add(2*time.Hour), issued.Add(100*24*time.Hour))
+	p, _ = Parse(b)
+	if got := p.Clocks().DataAccessExpiresAt; !got.Equal(issued.Add(100 * 24 * time.Hour)) {
+		t.Errorf("refreshed data access %s, want the one given", got)
 	}
 	// Unknown clocks are left out; what a person wrote wrong is no clock.
 	for _, raw := range []string{

@@ -59,9 +59,9 @@ type work struct {
 	platform Platform
 	// adopted: st records a version this pass adopted (not one it made).
 	adopted bool
-	// clocksLearned: this pass changed what st says of the token's clocks,
-	// which must then be recorded even if nothing else changes.
-	clocksLearned bool
+	// changed: this pass changed what st says of the token (its clocks,
+	// its status), which must then be recorded even if it is not refreshed.
+	changed bool
 }
 
 func (w *work) run(now time.Time) AccountReport {
@@ -114,9 +114,17 @@ func (w *work) run(now time.Time) AccountReport {
 		return w.refresh(newest, versions, true)
 	case w.e.due(w.st, now):
 		return w.refresh(newest, versions, false)
+	}
+	if w.st.Status != StatusOK {
+		// Failing to refresh a token that, its clocks now known, is not
+		// due: nothing is wrong any more.
+		w.st.Status, w.st.LastError, w.st.Failures = StatusOK, "", 0
+		w.changed = true
+	}
+	switch {
 	case w.adopted:
 		return w.commit(ResultRolledForward)
-	case w.clocksLearned:
+	case w.changed:
 		return w.commit(ResultFresh)
 	}
 	w.release()
@@ -205,7 +213,7 @@ func (w *work) refresh(current Version, versions []Version, ageUnknown bool) Acc
 	}
 	refreshedAt := w.e.now()
 
-	next, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn, refreshedAt)
+	next, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn, refreshedAt, w.st.DataAccessExpiresAt)
 	if err != nil {
 		return w.fail(ResultFailed, err.Error())
 	}

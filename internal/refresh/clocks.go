@@ -19,16 +19,24 @@ import (
 // due reports whether the token st records should be refreshed at now: it
 // is at least MinRefreshAge old, by Meta's issue time or the time the
 // refresher received it, and either older than RefreshAfter or with less
-// than DueMargin of its own life left. An unknown expiry counts as short.
-// The data-access clock does not make a token due: Meta does not say that
-// a refresh extends it, only a new login; it is reported (hoursLeft) so
-// that a person logs in again.
+// than DueMargin of its own life left. An unknown expiry counts as short,
+// and so does an estimated one: it rests on Meta's documented 60 days,
+// which an answer the engine no longer remembers may have cut short, and a
+// refresh tells the real one. The data-access clock does not make a token
+// due: Meta does not say that a refresh extends it, only a new login; it
+// is reported (hoursLeft) so that a person logs in again.
 func (e *Engine) due(st State, now time.Time) bool {
-	age := now.Sub(st.IssuedAt)
+	// Issue times come in whole seconds (Meta's issued_at, the payload's
+	// note): the token may have been issued up to a second later. Counting
+	// from the end of that second never takes a token for older than it
+	// is (one 23h59m59.4s old is not sent to be refreshed because its
+	// issue time was rounded down); a time the refresher took itself is
+	// later than Meta's anyway.
+	age := now.Sub(st.IssuedAt) - time.Second
 	if age < MinRefreshAge {
 		return false
 	}
-	return age >= e.RefreshAfter || st.ExpiresAt.Sub(now) < DueMargin
+	return age >= e.RefreshAfter || st.ExpiryFrom == ClockEstimate || st.ExpiresAt.Sub(now) < DueMargin
 }
 
 // fresh reports whether an account can be left alone without any further
@@ -38,7 +46,18 @@ func (e *Engine) due(st State, now time.Time) bool {
 // clocks are unknown (recorded before clocks were kept), so that Meta is
 // asked once.
 func (e *Engine) fresh(st State, now time.Time) bool {
-	return st.Status == StatusOK && st.ExpiryFrom != "" && !st.IssuedAt.IsZero() && !e.due(st, now)
+	return st.Status == StatusOK && st.ExpiryFrom != "" && !st.IssuedAt.IsZero() && !e.due(st, now) &&
+		!dataAccessEnding(st, now)
+}
+
+// dataAccessEnding reports whether the app's access to the user's data
+// ends within DueMargin. Such an account is looked at every pass (its
+// versions listed, no more) though it is not due: the person the life-left
+// alert sends to log in again adds a new token, which must be adopted, and
+// its renewed data access learned, at once rather than when the old token
+// comes due.
+func dataAccessEnding(st State, now time.Time) bool {
+	return !st.DataAccessExpiresAt.IsZero() && st.DataAccessExpiresAt.Sub(now) < DueMargin
 }
 
 // setClocks records c as the token's clocks, Meta's when c says so.
@@ -50,7 +69,7 @@ func (w *work) setClocks(c payload.Clocks) {
 	w.st.IssuedAt, w.st.IssuedFrom = c.IssuedAt, sourceOf(c.IssuedAt, src)
 	w.st.ExpiresAt, w.st.ExpiryFrom = c.ExpiresAt, sourceOf(c.ExpiresAt, src)
 	w.st.DataAccessExpiresAt = c.DataAccessExpiresAt
-	w.clocksLearned = true
+	w.changed = true
 }
 
 func sourceOf(t time.Time, src ClockSource) ClockSource {
@@ -102,7 +121,7 @@ func (w *work) inspectToken(token string, minRoom time.Duration) {
 	}
 	w.st.DataAccessExpiresAt = info.DataAccessExpiresAt
 	w.st.Scopes = info.Scopes
-	w.clocksLearned = true
+	w.changed = true
 	w.log.LogAttrs(w.ctx, slog.LevelDebug, "token inspected",
 		slog.String("issuedAt", timestamp(info.IssuedAt)), slog.String("expiresAt", timestamp(info.ExpiresAt)),
 		slog.String("dataAccessExpiresAt", timestamp(info.DataAccessExpiresAt)))
@@ -138,7 +157,7 @@ func (w *work) tooYoung(v Version, refusal error) AccountReport {
 	w.st.IssuedAt, w.st.IssuedFrom = v.CreateTime, ClockEstimate
 	w.st.ExpiresAt, w.st.ExpiryFrom = now.Add(-MinRefreshAge).Add(minTokenLife), ClockEstimate
 	w.st.Status, w.st.LastError, w.st.Failures = StatusOK, "", 0
-	w.clocksLearned = true
+	w.changed = true
 	w.log.Info("refresh refused for a token of unknown age whose version is younger than 24 hours: taken as too young to refresh; it is refreshed when its version is 24 hours old",
 		"refusal", refusal.Error())
 	if w.adopted {

@@ -151,7 +151,7 @@ func TestHandAddedYoungToken(t *testing.T) {
 			if n := fake.TotalCalls() + h.TH.TotalCalls(); n != calls {
 				t.Errorf("a fresh pass made %d calls to Meta", n-calls)
 			}
-			h.Clock.Advance(time.Hour)
+			h.Clock.Advance(time.Hour + time.Second) // Meta's issue time is in whole seconds
 			if !k.inspectable {
 				if r := result(t, h.pass(), "main"); r.Result != refresh.ResultFresh {
 					t.Errorf("22h later: %+v, want fresh: nothing says the token is 24 hours old", r)
@@ -230,7 +230,7 @@ func TestDueByRemainingLife(t *testing.T) {
 		t.Fatalf("23h later: %+v, want fresh (too young)", r)
 	}
 	for i := range 10 {
-		h.Clock.Advance(time.Hour)
+		h.Clock.Advance(time.Hour + time.Second) // Meta's issue time is in whole seconds
 		if r := result(t, h.pass(), "main"); r.Result != refresh.ResultRefreshed {
 			t.Fatalf("day %d: %+v, want refreshed: 2 days of life left is under the margin", i+1, r)
 		}

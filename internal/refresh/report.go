@@ -174,8 +174,11 @@ func (r *AccountReport) knownFrom(st State) {
 	if r.Platform == "" {
 		r.Platform = st.Platform
 	}
-	if r.expires.IsZero() && r.dataAccess.IsZero() {
+	// The clocks read are those of the version st records: a line about
+	// another version (adopted, its clocks unknown) must not borrow them.
+	if r.expires.IsZero() && r.dataAccess.IsZero() && (r.Version == "" || r.Version == st.Version) {
 		r.clocksFrom(st)
+		r.Version = st.Version
 	}
 }
 
