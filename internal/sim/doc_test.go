@@ -111,6 +111,7 @@
 // hours to 10 days, which only the answer and debug_token tell. Tokens
 // people bring may be old: two in three accounts start with a token
 // migrated from other glue, issued up to 59.5 days before the run starts
+// (half of them 58 days or more: the glue is replaced because it failed)
 // and added as it starts, and half the tokens a person adds after a
 // needs_reauth are such old ones. A person answers the life-left alert
 // (hoursLeft under 336, Terraform's default) about data access, the one
@@ -142,9 +143,10 @@
 //   - The deployment, taken in turn by seed: KEEP_VERSIONS 2, CONCURRENCY
 //     2, PASS_TIMEOUT 510 s (Terraform's defaults but for concurrency),
 //     REFRESH_AFTER 24h, each token inspecting itself for seed 1; 1, 1, 60
-//     s (a 90 s function timeout), 1104h (the longest allowed) and main as
-//     INSPECTOR_ACCOUNT for seed 2; 3, 3, 60 s and 168h for seed 3; other
-//     mixes after (deployments in engine_test.go).
+//     s (a 90 s function timeout), 24h and main as INSPECTOR_ACCOUNT for
+//     seed 2; 3, 3, 60 s and 168h for seed 3; other mixes after, up to
+//     REFRESH_AFTER 1104h, the longest allowed (deployments in
+//     engine_test.go).
 //
 // # Invariants, checked whenever no pass is running
 //

@@ -42,10 +42,10 @@ type deployment struct {
 // as the inspector of the others' tokens.
 var deployments = []deployment{
 	{keepVersions: 2, concurrency: 2, passTimeout: 510 * time.Second, refreshAfter: 24 * time.Hour},
-	{keepVersions: 1, concurrency: 1, passTimeout: 60 * time.Second, refreshAfter: 1104 * time.Hour, inspector: "main"},
+	{keepVersions: 1, concurrency: 1, passTimeout: 60 * time.Second, refreshAfter: 24 * time.Hour, inspector: "main"},
 	{keepVersions: 3, concurrency: 3, passTimeout: 60 * time.Second, refreshAfter: 168 * time.Hour},
 	{keepVersions: 2, concurrency: 3, passTimeout: 510 * time.Second, refreshAfter: 720 * time.Hour, inspector: "main"},
-	{keepVersions: 1, concurrency: 2, passTimeout: 510 * time.Second, refreshAfter: 24 * time.Hour, inspector: "main"},
+	{keepVersions: 1, concurrency: 2, passTimeout: 510 * time.Second, refreshAfter: 1104 * time.Hour, inspector: "main"},
 	{keepVersions: 3, concurrency: 1, passTimeout: 60 * time.Second, refreshAfter: 1104 * time.Hour},
 }
 

@@ -99,9 +99,10 @@ type simAccount struct {
 
 // told is one completed pass's result for an account.
 type told struct {
-	at     time.Time
-	result refresh.Result
-	actor  int
+	// at is when the pass ended, began when it began (and decided).
+	at, began time.Time
+	result    refresh.Result
+	actor     int
 }
 
 // delivery is one Cloud Scheduler run of the hourly job: its first
@@ -262,7 +263,7 @@ func (s *sim) setup() {
 		age := time.Duration(s.rng.Int64N(int64(50 * 24 * time.Hour)))
 		added := now.Add(-age)
 		migrated := s.rng.IntN(3) != 0
-		if old := time.Duration(s.rng.Int64N(int64(oldestHandAdd))); migrated {
+		if old := s.oldAge(); migrated {
 			age, added = old, now
 		}
 		if s.cfg.firstTokenAge > 0 {
@@ -426,6 +427,16 @@ func (s *sim) scheduleHandAdd(a *simAccount, from time.Time) {
 			s.scheduleHandAdd(a, at)
 		})
 	}
+}
+
+// oldAge draws the age of a token a person brings from other glue: half
+// the time one about to die (58 to 59.5 days old: the glue is being
+// replaced because it failed), else any age up to 59.5 days.
+func (s *sim) oldAge() time.Duration {
+	if s.rng.IntN(2) == 0 {
+		return oldestHandAdd - time.Duration(s.rng.Int64N(int64(36*time.Hour)))
+	}
+	return time.Duration(s.rng.Int64N(int64(oldestHandAdd)))
 }
 
 // oldestHandAdd is the oldest a token a person brings may be: 59.5 days, a
