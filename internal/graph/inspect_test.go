@@ -162,3 +162,42 @@ func TestInstagramHasNoInspection(t *testing.T) {
 		t.Errorf("Instagram Inspect made %d requests, want none", n)
 	}
 }
+
+// TestInspectScrubsBothTokens: whatever an inspection meets (every failure
+// the fake injects, a refusal, a dead connection), neither the inspecting
+// token nor the inspected one, nor the query that carried them, is in any
+// text of the error.
+func TestInspectScrubsBothTokens(t *testing.T) {
+	t.Parallel()
+	cases := map[string]func(f *threadsfake.Server){
+		"not a tester": func(*threadsfake.Server) {},
+		"closed":       func(f *threadsfake.Server) { f.Close() },
+	}
+	for _, fl := range append(threadsfake.Failures(), threadsfake.PermissionFailures()...) {
+		cases[fl.String()] = func(f *threadsfake.Server) { f.FailNext(threadsfake.PathDebugToken, fl, 1) }
+	}
+	for name, setup := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testers := []string{"1"}
+			if name == "not a tester" {
+				testers = []string{"nobody"}
+			}
+			f, c := platforms[0].start(t, hangTimeout, threadsfake.Testers(testers...))
+			inspector := f.IssueLongLived("1", "dev", epoch)
+			tok := f.IssueLongLived(userID, "alice", epoch.Add(-48*time.Hour))
+			setup(f)
+			_, err := c.Inspect(t.Context(), inspector, tok)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, text := range errtext.Of(err) {
+				for _, s := range []string{inspector, tok, url.QueryEscape(inspector), url.QueryEscape(tok), "access_token=", "input_token="} {
+					if strings.Contains(text, s) {
+						t.Errorf("error text %q shows a token or the query", text)
+					}
+				}
+			}
+		})
+	}
+}
