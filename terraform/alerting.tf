@@ -105,7 +105,7 @@ locals {
       content      = <<-EOT
         The token of account **$${metric.label.account}** (platform `$${metric.label.platform}`) has fewer than ${var.alert_if_hours_left_below} hours left, and has not been refreshed although it was due. When it dies only a new login brings it back.
 
-        1. See its state and remaining life: `${local.status_command}`, and its last lines: `${local.account_logs_command}`.
+        1. See its state and remaining life: `${local.status_command}`, and its last lines: `${local.account_logs_command}`. If its `dataAccessExpiresAt` is earlier than its `expiresAt`, it is the app's access to the account's data that ends (a private profile's permissions last 90 days): a refresh does not renew it, a new login does; go to step 3.
         2. `skipped` on every pass: passes run out of time; raise `timeout_seconds` and `terraform apply`. `busy`: another pass holds its lease; it frees itself, so this repeating means passes overlap or die (see `${local.function_logs_command}`). `failed` or `needs_reauth`: follow that alert.
         3. Whatever the cause, a fresh token restarts the clock: store a new long-lived token and the next pass adopts it, `${local.add_token_command}` (in the deployment's terraform/ folder; add `--platform instagram` for an Instagram account).
       EOT

@@ -95,6 +95,9 @@ resource "google_cloudfunctions2_function" "refresher" {
       },
       # Unset means no publishing (publish_token_changes = false).
       local.token_changes_topic == null ? {} : { TOKEN_CHANGES_TOPIC = local.token_changes_topic },
+      # The function names accounts by secret ID; unset, each token
+      # inspects itself.
+      var.inspector_account == null ? {} : { INSPECTOR_ACCOUNT = local.secret_ids[var.inspector_account] },
     )
   }
 

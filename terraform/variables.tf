@@ -113,7 +113,7 @@ variable "tokens_collection" {
 }
 
 variable "refresh_after" {
-  description = "Age at which a token is refreshed, as a Go duration (REFRESH_AFTER), at least 24h. Threads and Instagram refuse to refresh tokens younger than 24 hours, and tokens die 60 days after their last refresh."
+  description = "Age at which a token is refreshed, as a Go duration (REFRESH_AFTER), from 24h to 1104h (46 days). Threads and Instagram refuse to refresh tokens younger than 24 hours, and tokens die 60 days after their last refresh: at most 1104h leaves 14 days in which a person can step in. A token with less than 14 days of life left is refreshed as soon as it is 24 hours old, whatever this says."
   type        = string
   default     = "24h"
 
@@ -129,6 +129,23 @@ variable "refresh_after" {
   validation {
     condition     = try(provider::time::duration_parse(var.refresh_after).seconds >= 86400, true)
     error_message = "refresh_after is ${jsonencode(var.refresh_after)}; it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours."
+  }
+  # The same rule and sentence as the function's (internal/config, checked
+  # by the same Go test): 60 days less the 14 that must be left.
+  validation {
+    condition     = try(provider::time::duration_parse(var.refresh_after).seconds <= 3974400, true)
+    error_message = "refresh_after is ${jsonencode(var.refresh_after)}; it must be at most 1104h (46 days), so that a 60-day token still has 14 days left when it is refreshed."
+  }
+}
+
+variable "inspector_account" {
+  description = "Optional: the account (one of accounts) whose token is a Threads tester's of the app, used to read every other Threads token's clocks from Meta's debug_token (INSPECTOR_ACCOUNT). Unset, each token inspects itself, which works for the app's own developers and testers; where Meta refuses, the clocks are estimates (README, \"The clocks\")."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.inspector_account == null || contains(var.accounts, coalesce(var.inspector_account, "-"))
+    error_message = "inspector_account is ${jsonencode(var.inspector_account)}, which accounts does not list; it must be one of accounts."
   }
 }
 

@@ -226,10 +226,10 @@ func (t *childTotals) report(b *testing.B, accounts int) {
 	b.ReportMetric(float64(t.adds)/(passes*float64(accounts)), "AddSecretVersion/account")
 }
 
-// floorOf is the shortest a due pass can take: ceil(N/C) rounds of one
-// Threads answer each.
+// floorOf is the shortest a due pass can take: ceil(N/C) rounds of two
+// Threads answers each, the refresh and the inspection of the new token.
 func floorOf(n, c int, latency time.Duration) time.Duration {
-	return time.Duration(math.Ceil(float64(n)/float64(c))) * latency
+	return 2 * time.Duration(math.Ceil(float64(n)/float64(c))) * latency
 }
 
 func median(sorted []time.Duration) time.Duration {

@@ -40,13 +40,15 @@ func TestPassCosts(t *testing.T) {
 	})
 
 	// due asserts a due pass's counts; pruned is the versions each refresh
-	// destroys.
-	due := func(t *testing.T, w *world, concurrency, pruned int) passCost {
+	// destroys, meta the calls to Meta for each account: the refresh and
+	// the inspection of the new token, and on a first run the inspection
+	// of the adopted one.
+	due := func(t *testing.T, w *world, concurrency, pruned, meta int) passCost {
 		t.Helper()
 		c := w.run(w.engine(concurrency))
 		checkDue(t, c, n)
-		if c.threads != n {
-			t.Errorf("Threads calls = %d, want %d, one per account", c.threads, n)
+		if c.threads != meta*n {
+			t.Errorf("Threads calls = %d, want %d, %d per account", c.threads, meta*n, meta)
 		}
 		if got := c.sm.calls["AddSecretVersion"]; got != n {
 			t.Errorf("AddSecretVersion calls = %d, want %d, one per account", got, n)
@@ -90,17 +92,17 @@ func TestPassCosts(t *testing.T) {
 	}
 	t.Run("due pass", func(t *testing.T) {
 		t.Parallel()
-		due(t, dueWorld(t, newFirestore(t), n, latency), 3, 1)
+		due(t, dueWorld(t, newFirestore(t), n, latency), 3, 1, 2)
 	})
 	t.Run("first run", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, newFirestore(t), n, latency)
 		w.seed(48*time.Hour, 1)
-		due(t, w, 3, 0)
+		due(t, w, 3, 0, 3)
 	})
 	t.Run("serial pass", func(t *testing.T) {
 		t.Parallel()
-		c := due(t, dueWorld(t, newFirestore(t), n, latency), 1, 1)
+		c := due(t, dueWorld(t, newFirestore(t), n, latency), 1, 1, 2)
 		if floor := floorOf(n, 1, latency); c.wall < floor {
 			t.Errorf("a serial pass took %v, less than the floor %v: latency is not applied", c.wall, floor)
 		}
@@ -110,7 +112,7 @@ func TestPassCosts(t *testing.T) {
 		w := dueWorld(t, newFirestore(t), n, latency)
 		runtime.GC()
 		mem := watchMemory(time.Millisecond)
-		due(t, w, 3, 1)
+		due(t, w, 3, 1, 2)
 		heap, rss := mem.Stop()
 		if heap == 0 {
 			t.Error("peak heap not measured")
@@ -124,8 +126,8 @@ func TestPassCosts(t *testing.T) {
 		w := dueWorld(t, newFirestore(t), n, latency)
 		c := w.runChild(3)
 		checkDue(t, passCost{report: c.report}, n)
-		if c.threads != n || c.smServer["AddSecretVersion"] != n {
-			t.Errorf("Threads calls = %d, AddSecretVersion = %d; want %d each", c.threads, c.smServer["AddSecretVersion"], n)
+		if c.threads != 2*n || c.smServer["AddSecretVersion"] != n {
+			t.Errorf("Threads calls = %d, AddSecretVersion = %d; want %d (a refresh and an inspection each) and %d", c.threads, c.smServer["AddSecretVersion"], 2*n, n)
 		}
 		if runtime.GOOS == "linux" && c.maxRSS == 0 {
 			t.Error("the child's peak RSS was not measured")

@@ -390,7 +390,7 @@ func (w *world) engine(concurrency int) *refresh.Engine {
 	return &refresh.Engine{
 		Secrets:        secretstore.NewFromClient(w.smc),
 		States:         statestore.NewFromClient(w.fs.client, collection),
-		Platforms:      map[string]refresh.TokenRefresher{payload.PlatformThreads: threads.New(w.th.URL(), threadsTimeout, nil).Refresher()},
+		Platforms:      map[string]refresh.Platform{payload.PlatformThreads: threads.New(w.th.URL(), threadsTimeout, nil).Refresher()},
 		Accounts:       refresh.Fixed(w.accounts),
 		Logger:         slog.New(w.fs.slots.handler()), // read for its slot lines only
 		RefreshAfter:   refreshAfter,
@@ -443,7 +443,7 @@ type passCost struct {
 	fs       rpcCounts
 	sm       rpcCounts
 	smServer map[string]int // as the Secret Manager server counted them
-	threads  int            // refresh_access_token requests
+	threads  int            // requests to Threads: refreshes and inspections
 	slots    slotCounts     // Threads slots taken, Google calls inside them
 }
 

@@ -36,6 +36,11 @@ const (
 // Instagram refuse to refresh long-lived tokens younger than 24 hours.
 const MinRefreshAfter = 24 * time.Hour
 
+// MaxRefreshAfter is the oldest a token may get before its refresh: 60
+// days less 14, so that a token still has 14 days to live when it is
+// refreshed, time for a person to step in if the refresh fails.
+const MaxRefreshAfter = refresh.MaxRefreshAfter
+
 // Defaults, as documented in the README.
 const (
 	DefaultFirestoreDatabase = "(default)"
@@ -84,6 +89,10 @@ type Config struct {
 	// PubSubEmulatorHost is a Pub/Sub emulator's host:port
 	// (PUBSUB_EMULATOR_HOST), reached without credentials.
 	PubSubEmulatorHost string
+	// InspectorAccount is the account whose token, a Threads tester's,
+	// inspects the others' (INSPECTOR_ACCOUNT); empty means each token
+	// inspects itself.
+	InspectorAccount string
 }
 
 // Error is a configuration problem with one variable.
@@ -158,6 +167,9 @@ func Load(lookup LookupFunc) (*Config, error) {
 	if c.RefreshAfter < MinRefreshAfter {
 		return nil, &Error{"REFRESH_AFTER", fmt.Sprintf("is %s; it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours", c.RefreshAfter)}
 	}
+	if c.RefreshAfter > MaxRefreshAfter {
+		return nil, &Error{"REFRESH_AFTER", fmt.Sprintf("is %s; it must be at most 1104h (46 days), so that a 60-day token still has 14 days left when it is refreshed", c.RefreshAfter)}
+	}
 	if c.KeepVersions, err = integer(get, "KEEP_VERSIONS", DefaultKeepVersions, 1, math.MaxInt); err != nil {
 		return nil, err
 	}
@@ -186,6 +198,9 @@ func Load(lookup LookupFunc) (*Config, error) {
 		return nil, &Error{"LOG_LEVEL", fmt.Sprintf("is %q; use debug, info, warn or error", get("LOG_LEVEL"))}
 	}
 	if err := checkTopic(c.TokenChangesTopic, c.Store); err != nil {
+		return nil, err
+	}
+	if c.InspectorAccount, err = inspectorAccount(get("INSPECTOR_ACCOUNT"), c.Accounts); err != nil {
 		return nil, err
 	}
 	if c.Store == StoreLocal {
@@ -237,6 +252,30 @@ func parseAccounts(v string, store Store, project string) ([]refresh.Account, er
 		accounts = append(accounts, a)
 	}
 	return accounts, nil
+}
+
+// inspectorAccount checks INSPECTOR_ACCOUNT: an account ID, one of the
+// accounts THREADS_SECRETS names when it names any (always on Google
+// Cloud; in local mode an unlisted account may be any stored one).
+func inspectorAccount(v string, accounts []refresh.Account) (string, error) {
+	const name = "INSPECTOR_ACCOUNT"
+	if v == "" {
+		return "", nil
+	}
+	if !secretIDPattern.MatchString(v) {
+		return "", &Error{name, fmt.Sprintf("is %q; it must be the ID of one of the accounts, such as main (letters, digits, '-' and '_')", v)}
+	}
+	if len(accounts) == 0 {
+		return v, nil
+	}
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		if a.ID == v {
+			return v, nil
+		}
+		ids[i] = a.ID
+	}
+	return "", &Error{name, fmt.Sprintf("is %q, which is not one of the accounts in THREADS_SECRETS (%s); name the account whose token is a Threads tester's", v, strings.Join(ids, ", "))}
 }
 
 // baseURL reads the root URL of an API, by the rule its client applies.
@@ -301,6 +340,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("firestoreEmulator", c.FirestoreEmulatorHost != ""),
 		slog.String("tokenChangesTopic", c.TokenChangesTopic),
 		slog.Bool("pubsubEmulator", c.PubSubEmulatorHost != ""),
+		slog.String("inspectorAccount", c.InspectorAccount),
 	)
 }
 

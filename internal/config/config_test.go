@@ -85,6 +85,10 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"duplicate id", "THREADS_SECRETS", "main,projects/p/secrets/main"},
 		{"refresh too soon", "REFRESH_AFTER", "23h"},
 		{"refresh not duration", "REFRESH_AFTER", "tomorrow"},
+		{"refresh after the token is dead", "REFRESH_AFTER", "2000h"},
+		{"refresh with under 14 days left", "REFRESH_AFTER", "1105h"},
+		{"inspector not an account", "INSPECTOR_ACCOUNT", "other"},
+		{"inspector not an ID", "INSPECTOR_ACCOUNT", "projects/p/secrets/main"},
 		{"keep zero", "KEEP_VERSIONS", "0"},
 		{"keep text", "KEEP_VERSIONS", "two"},
 		{"concurrency", "CONCURRENCY", "-1"},
@@ -178,6 +182,43 @@ func TestTokenChangesTopic(t *testing.T) {
 	var cerr *Error
 	if !errors.As(err, &cerr) || cerr.Variable != "TOKEN_CHANGES_TOPIC" || !strings.Contains(err.Error(), "local store") {
 		t.Errorf("local store with a topic: %v, want an error naming TOKEN_CHANGES_TOPIC and the local store", err)
+	}
+}
+
+// TestRefreshAfterBounds: REFRESH_AFTER from 24h to 1104h (46 days) is
+// taken, in any spelling Go reads; outside, the sentence says the bound.
+func TestRefreshAfterBounds(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]time.Duration{"24h": 24 * time.Hour, "1104h": 1104 * time.Hour, "66240m": 1104 * time.Hour, "720h": 720 * time.Hour} {
+		c, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "REFRESH_AFTER": v}))
+		if err != nil || c.RefreshAfter != want {
+			t.Errorf("REFRESH_AFTER=%s: %v, %v; want %v", v, c, err, want)
+		}
+	}
+	_, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "REFRESH_AFTER": "2000h"}))
+	if err == nil || err.Error() != "REFRESH_AFTER is 2000h0m0s; it must be at most 1104h (46 days), so that a 60-day token still has 14 days left when it is refreshed" {
+		t.Errorf("REFRESH_AFTER=2000h: %v", err)
+	}
+	if MaxRefreshAfter != 1104*time.Hour {
+		t.Errorf("MaxRefreshAfter is %v; the sentence says 1104h", MaxRefreshAfter)
+	}
+}
+
+// TestInspectorAccount: INSPECTOR_ACCOUNT names one of the accounts; in
+// local mode without THREADS_SECRETS, any account name.
+func TestInspectorAccount(t *testing.T) {
+	t.Parallel()
+	c, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main,tester", "INSPECTOR_ACCOUNT": " tester "}))
+	if err != nil || c.InspectorAccount != "tester" {
+		t.Errorf("INSPECTOR_ACCOUNT=tester: %v, %v", c, err)
+	}
+	c, err = Load(lookup(map[string]string{"REFRESHER_DB": "/tmp/x.db", "INSPECTOR_ACCOUNT": "tester"}))
+	if err != nil || c.InspectorAccount != "tester" {
+		t.Errorf("local INSPECTOR_ACCOUNT=tester: %v, %v", c, err)
+	}
+	_, err = Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main,second", "INSPECTOR_ACCOUNT": "tester"}))
+	if err == nil || err.Error() != `INSPECTOR_ACCOUNT is "tester", which is not one of the accounts in THREADS_SECRETS (main, second); name the account whose token is a Threads tester's` {
+		t.Errorf("an unlisted inspector: %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
@@ -82,37 +83,53 @@ func TestTerraformTimeoutMinimumFollowsTheSkipRule(t *testing.T) {
 }
 
 // TestTerraformRefreshAfterSaysWhatTheFunctionSays: refresh_after is refused
-// below 24h with the sentence the function gives for REFRESH_AFTER.
+// below 24h and above 1104h, each with the sentence the function gives for
+// REFRESH_AFTER, and the bounds in the conditions are the function's.
 func TestTerraformRefreshAfterSaysWhatTheFunctionSays(t *testing.T) {
 	t.Parallel()
-	_, err := config.Load(func(k string) (string, bool) {
-		v, ok := map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "REFRESH_AFTER": "8h"}[k]
-		return v, ok
-	})
-	var cerr *config.Error
-	if !errors.As(err, &cerr) || cerr.Variable != "REFRESH_AFTER" {
-		t.Fatalf("Load with REFRESH_AFTER=8h: %v, want a REFRESH_AFTER error", err)
-	}
-	goValue, goReason, ok := strings.Cut(cerr.Problem, "; ")
-	if !ok || goValue != "is 8h0m0s" {
-		t.Fatalf("REFRESH_AFTER error %q: want \"is 8h0m0s; <reason>\"", cerr.Problem)
-	}
+	block := variableBlock(t, "refresh_after")
+	for _, tt := range []struct {
+		value, word, want string
+	}{
+		{"8h", "at least", "it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours"},
+		{"2000h", "at most", "it must be at most 1104h (46 days), so that a 60-day token still has 14 days left when it is refreshed"},
+	} {
+		_, err := config.Load(func(k string) (string, bool) {
+			v, ok := map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "REFRESH_AFTER": tt.value}[k]
+			return v, ok
+		})
+		var cerr *config.Error
+		if !errors.As(err, &cerr) || cerr.Variable != "REFRESH_AFTER" {
+			t.Fatalf("Load with REFRESH_AFTER=%s: %v, want a REFRESH_AFTER error", tt.value, err)
+		}
+		d, _ := time.ParseDuration(tt.value)
+		goValue, goReason, ok := strings.Cut(cerr.Problem, "; ")
+		if !ok || goValue != "is "+d.String() {
+			t.Fatalf("REFRESH_AFTER error %q: want \"is %s; <reason>\"", cerr.Problem, d)
+		}
 
-	const tfPrefix = `refresh_after is ${jsonencode(var.refresh_after)}; `
-	var tfReason string
-	for _, m := range regexp.MustCompile(`error_message\s*=\s*"((?:[^"\\]|\\.)*)"`).FindAllStringSubmatch(variableBlock(t, "refresh_after"), -1) {
-		if msg := m[1]; strings.HasPrefix(msg, tfPrefix) && strings.Contains(msg, "at least") {
-			tfReason = strings.TrimSuffix(strings.TrimPrefix(msg, tfPrefix), ".")
+		const tfPrefix = `refresh_after is ${jsonencode(var.refresh_after)}; `
+		var tfReason string
+		for _, m := range regexp.MustCompile(`error_message\s*=\s*"((?:[^"\\]|\\.)*)"`).FindAllStringSubmatch(block, -1) {
+			if msg := m[1]; strings.HasPrefix(msg, tfPrefix) && strings.Contains(msg, tt.word) {
+				tfReason = strings.TrimSuffix(strings.TrimPrefix(msg, tfPrefix), ".")
+			}
+		}
+		if tfReason == "" {
+			t.Fatalf("variables.tf: refresh_after has no error_message starting %q with %q", tfPrefix, tt.word)
+		}
+		if tfReason != goReason {
+			t.Errorf("refresh_after's bound is explained differently:\n terraform: %s\n function:  %s", tfReason, goReason)
+		}
+		if goReason != tt.want {
+			t.Errorf("REFRESH_AFTER reason %q, want %q", goReason, tt.want)
 		}
 	}
-	if tfReason == "" {
-		t.Fatalf("variables.tf: refresh_after has no error_message starting %q about the minimum", tfPrefix)
+	if got := submatch(t, `duration_parse\(var\.refresh_after\)\.seconds >= (\d+)`, block, "refresh_after's minimum"); got != int(config.MinRefreshAfter.Seconds()) {
+		t.Errorf("refresh_after's minimum is %ds, the function's %v", got, config.MinRefreshAfter)
 	}
-	if tfReason != goReason {
-		t.Errorf("refresh_after's minimum is explained differently:\n terraform: %s\n function:  %s", tfReason, goReason)
-	}
-	if want := "it must be at least 24h, because Threads and Instagram refuse to refresh tokens younger than 24 hours"; goReason != want {
-		t.Errorf("REFRESH_AFTER reason %q, want %q", goReason, want)
+	if got := submatch(t, `duration_parse\(var\.refresh_after\)\.seconds <= (\d+)`, block, "refresh_after's maximum"); got != int(config.MaxRefreshAfter.Seconds()) {
+		t.Errorf("refresh_after's maximum is %ds, the function's %v", got, config.MaxRefreshAfter)
 	}
 }
 

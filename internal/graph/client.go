@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,8 +35,10 @@ const (
 )
 
 // defaultHTTPClient is shared by every Client built without one, so that
-// connections to the Graph API are reused across clients.
+// connections to the Graph API are reused across clients. Like every
+// client a Client uses, it follows no redirect (see New).
 var defaultHTTPClient = &http.Client{
+	CheckRedirect: noRedirect,
 	Transport: &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
@@ -85,7 +88,8 @@ type root struct {
 }
 
 // New returns a client for platform p. An invalid base URL makes every call
-// to that host fail with a permanent error.
+// to that host fail with a permanent error. The client never follows a
+// redirect, whatever HTTP client it is given.
 //
 // net/http may itself resend an idempotent GET once when a reused
 // connection dies before the first byte of an answer; the client adds no
@@ -97,6 +101,13 @@ func New(p Platform, o Options) *Client {
 	if o.HTTPClient == nil {
 		o.HTTPClient = defaultHTTPClient
 	}
+	// A copy, so that the caller's client is left as it was: none of Meta's
+	// token endpoints is documented to redirect, and a client that followed
+	// one would hand another host the request (tokens, app secret) and take
+	// its answer for Meta's. A redirect is answered as a failed attempt.
+	hc := *o.HTTPClient
+	hc.CheckRedirect = noRedirect
+	o.HTTPClient = &hc
 	if o.BaseURL == "" {
 		o.BaseURL = p.BaseURL
 	}
@@ -330,9 +341,17 @@ func (c *Client) do(ctx context.Context, rt root, r request) (map[string]json.Ra
 		return nil, c.transportError(ctx, reqCtx, op, rd, err)
 	}
 
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		// Not followed (noRedirect): a failed attempt, worth another try,
+		// whose Location is not repeated (it may carry anything).
+		return nil, &APIError{Platform: c.p.Name, HTTPStatus: resp.StatusCode, Transient: true,
+			Message: fmt.Sprintf("HTTP %d: a redirect to another address, not followed (Meta's token endpoints do not redirect)", resp.StatusCode)}
+	}
 	obj, isObject := parseObject(data)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, apiErrorOf(c.p.Name, resp.StatusCode, obj, isObject, rd)
+		e := apiErrorOf(c.p.Name, resp.StatusCode, obj, isObject, rd)
+		e.RetryAfter = retryAfterOf(resp.Header)
+		return nil, e
 	}
 	if !isObject {
 		return nil, fmt.Errorf("%w: HTTP %d with a non-JSON body", ErrBadAnswer, resp.StatusCode)
@@ -366,6 +385,40 @@ func (c *Client) transportError(ctx, reqCtx context.Context, op string, rd redac
 		e.causes = []error{cause}
 	}
 	return e
+}
+
+// noRedirect makes an http.Client return a redirect as it is, without
+// following it.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// maxRetryAfter bounds the wait an answer may ask for; the engine bounds it
+// again by its own deadline.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfterOf reads Retry-After: delay-seconds or an HTTP date (RFC 9110,
+// 10.2.3). A date is measured against the answer's own Date header when it
+// has one, so that a clock difference between Meta and this machine does
+// not count. Zero when absent, unreadable or already past.
+func retryAfterOf(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	ref := time.Now()
+	if date, err := http.ParseTime(h.Get("Date")); err == nil {
+		ref = date
+	}
+	return min(max(at.Sub(ref), 0), maxRetryAfter)
 }
 
 // unwrapURLError returns what a *url.Error wraps, since the *url.Error

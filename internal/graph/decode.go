@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 )
 
 // parseObject decodes data as a JSON object.
@@ -30,27 +32,54 @@ func firstOfData(obj map[string]json.RawMessage) map[string]json.RawMessage {
 	return obj
 }
 
-// tokenOf reads the answer of the exchange and refresh endpoints.
+// MaxExpiresIn is the longest life, in seconds, an answer may give a
+// token: 90 days. Meta's long-lived tokens live 60 days (expires_in about
+// 5183944); a larger value is not a token's life but a broken answer (10^10
+// seconds would put the expiry in another century).
+const MaxExpiresIn = 90 * 24 * 60 * 60
+
+// tokenOf reads the answer of the exchange and refresh endpoints, and
+// checks it before anything trusts it: the token must meet the token rule
+// (payload.CheckToken) and expires_in must be a whole number of seconds
+// from 1 to MaxExpiresIn. An answer that fails is ErrBadAnswer, with a
+// reason that never quotes the token.
 func tokenOf(obj map[string]json.RawMessage) (Token, error) {
 	var t Token
-	t.AccessToken, _ = stringField(obj, "access_token")
-	if t.AccessToken == "" {
-		return Token{}, fmt.Errorf("%w: no access_token in the answer", ErrBadAnswer)
+	var err error
+	if t.AccessToken, err = checkedToken(obj); err != nil {
+		return Token{}, err
 	}
 	t.TokenType, _ = stringField(obj, "token_type")
-	n, ok := intField(obj, "expires_in")
-	if !ok || n <= 0 {
-		return Token{}, fmt.Errorf("%w: expires_in missing or not positive", ErrBadAnswer)
+	n, ok := wholeField(obj, "expires_in")
+	switch {
+	case !ok:
+		return Token{}, fmt.Errorf("%w: expires_in is missing or not a whole number of seconds", ErrBadAnswer)
+	case n <= 0:
+		return Token{}, fmt.Errorf("%w: expires_in is %d; a token's life must be positive", ErrBadAnswer, n)
+	case n > MaxExpiresIn:
+		return Token{}, fmt.Errorf("%w: expires_in is %d seconds, more than the 90 days (%d) any token of Meta's lives", ErrBadAnswer, n, MaxExpiresIn)
 	}
 	t.ExpiresIn = n
 	return t, nil
 }
 
-// shortLivedOf reads the answer of the code exchange.
-func shortLivedOf(obj map[string]json.RawMessage) (ShortLived, error) {
+// checkedToken reads an answer's access_token and applies the token rule.
+func checkedToken(obj map[string]json.RawMessage) (string, error) {
 	token, ok := stringField(obj, "access_token")
 	if !ok || token == "" {
-		return ShortLived{}, fmt.Errorf("%w: no access_token in the answer", ErrBadAnswer)
+		return "", fmt.Errorf("%w: no access_token in the answer", ErrBadAnswer)
+	}
+	if err := payload.CheckToken(token); err != nil {
+		return "", fmt.Errorf("%w: the access_token in the answer is %w", ErrBadAnswer, err)
+	}
+	return token, nil
+}
+
+// shortLivedOf reads the answer of the code exchange.
+func shortLivedOf(obj map[string]json.RawMessage) (ShortLived, error) {
+	token, err := checkedToken(obj)
+	if err != nil {
+		return ShortLived{}, err
 	}
 	s := ShortLived{AccessToken: token}
 	if raw, ok := obj["user_id"]; ok {
@@ -105,9 +134,11 @@ func stringField(obj map[string]json.RawMessage, key string) (string, bool) {
 	return s, true
 }
 
-// intField returns obj[key] when it is an integer, as a JSON number or as a
-// string holding one.
-func intField(obj map[string]json.RawMessage, key string) (int64, bool) {
+// wholeField returns obj[key] when it is a whole number: a JSON integer, a
+// number whose fraction is zero (5183944.0), or a string holding one.
+// Anything else (a fraction, a word, true, null, a number too large for
+// int64) is not.
+func wholeField(obj map[string]json.RawMessage, key string) (int64, bool) {
 	raw, ok := obj[key]
 	if !ok {
 		return 0, false
@@ -116,20 +147,18 @@ func intField(obj map[string]json.RawMessage, key string) (int64, bool) {
 	if err := json.Unmarshal(raw, &text); err != nil {
 		text = string(bytes.TrimSpace(raw))
 	}
-	n, err := strconv.ParseInt(text, 10, 64)
-	if err != nil {
-		// 5183944.0 is still a number of seconds.
-		f, ferr := strconv.ParseFloat(text, 64)
-		if ferr != nil || math.IsNaN(f) || f > 1<<62 || f < -(1<<62) {
-			return 0, false
-		}
-		return int64(f), true
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return n, true
 	}
-	return n, true
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+		return 0, false
+	}
+	return int64(f), true
 }
 
 func intOr0(obj map[string]json.RawMessage, key string) int {
-	n, _ := intField(obj, key)
+	n, _ := wholeField(obj, key)
 	return int(n)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Sentinel errors for errors.Is. An error is at most one of ErrNeedsReauth
@@ -46,6 +47,19 @@ type APIError struct {
 	Transient bool
 	// FBTraceID identifies the request for Meta's support.
 	FBTraceID string
+	// RetryAfter is how long the answer's Retry-After asked to wait before
+	// the next attempt; zero when it asked nothing.
+	RetryAfter time.Duration
+}
+
+// RetryAfter returns how long err's answer asked to wait before trying
+// again (its Retry-After), or zero.
+func RetryAfter(err error) time.Duration {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // Error reads like "Instagram: token expired (code 190/463): Error

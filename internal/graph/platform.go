@@ -34,6 +34,10 @@ type Platform struct {
 	// Permission is the permission a refresh needs: a refusal for a
 	// missing permission names it, and login asks for it by default.
 	Permission string
+	// DebugTokenPath is the path of the platform's token inspection
+	// (debug_token), version included; empty for a platform that documents
+	// none, whose Inspect is then ErrCannotInspect without a request.
+	DebugTokenPath string
 }
 
 // AuthorizeURL returns the address of the browser dialog where a person

@@ -17,8 +17,14 @@ import (
 //   - any other refusal that is neither temporary nor a token error (code
 //     100, codes Meta does not document) is checked once with /me: if /me
 //     refuses the token too (190, 102 or 100), the token is dead and the
-//     error is ErrNeedsReauth with both answers (DeadTokenError); otherwise
-//     the refusal is returned as it was.
+//     error is ErrNeedsReauth with both answers (DeadTokenError); if /me
+//     accepts the token, the refusal is returned marked ErrRefusedLiveToken
+//     (the token works: Meta refused the refresh itself, as it does, in
+//     the simulation and the fake, for a token younger than 24 hours);
+//     otherwise it is returned as it was.
+//
+// It also inspects tokens (Client.Inspect), so that it is all the refresh
+// engine needs of a platform.
 type Refresher struct {
 	c *Client
 }
@@ -42,8 +48,30 @@ func (r Refresher) Refresh(ctx context.Context, token string) (Token, error) {
 	if errors.As(meErr, &me) && (me.needsReauth() || (me.Code == 100 && !me.transient())) {
 		return Token{}, &DeadTokenError{Refresh: err, Me: meErr}
 	}
+	if meErr == nil {
+		return Token{}, &liveRefusal{err}
+	}
 	return Token{}, err
 }
+
+// Inspect asks the platform what it knows of token, as Client.Inspect does.
+func (r Refresher) Inspect(ctx context.Context, inspector, token string) (TokenInfo, error) {
+	return r.c.Inspect(ctx, inspector, token)
+}
+
+// ErrRefusedLiveToken marks a refresh refused, with a code that does not
+// say why, for a token that /me then accepted: the token works and was not
+// refreshed. Meta does not document what a refresh of a token younger than
+// 24 hours answers; a caller that may have sent one (its age unknown) can
+// read this as "too young, probably" rather than as a failure.
+var ErrRefusedLiveToken = errors.New("the refresh was refused for a token that works")
+
+// liveRefusal is a refusal of a token /me accepts: ErrRefusedLiveToken, and
+// the refusal itself, whose text it keeps.
+type liveRefusal struct{ err error }
+
+func (e *liveRefusal) Error() string   { return e.err.Error() }
+func (e *liveRefusal) Unwrap() []error { return []error{e.err, ErrRefusedLiveToken} }
 
 // PermissionError is a refresh refused because the token lacks a
 // permission. It is ErrNeedsReauth: the person must log in again and grant

@@ -100,7 +100,10 @@ func TestAlertFields(t *testing.T) {
 	}
 	wantResult := map[string]string{"refreshed": "refreshed", "rolled": "rolled_forward", "dead": "needs_reauth", "empty": "failed", "busy": "busy"}
 	wantSeverity := map[string]string{"refreshed": "INFO", "rolled_forward": "INFO", "busy": "INFO", "needs_reauth": "ERROR", "failed": "ERROR"}
-	withLife := map[string]bool{"refreshed": true, "rolled": true, "dead": true} // busy has no state yet, empty no token
+	// busy has no state yet, empty no token, and dead's clocks nobody
+	// knows: Meta refused both its inspection and its refresh (its line is
+	// the ERROR needs_reauth that alerts).
+	withLife := map[string]bool{"refreshed": true, "rolled": true}
 	seen := map[string]bool{}
 	done := 0
 	for _, l := range lines {
@@ -150,6 +153,11 @@ func TestAlertFields(t *testing.T) {
 	// refresh.
 	if got := r.lineOf(lines, "refreshed")["hoursLeft"]; got != json.Number("1439") {
 		t.Errorf("refreshed: hoursLeft %v, want 1439", got)
+	}
+	// Whose clock the expiry is, and when the app's access to the user's
+	// data ends (the earlier of the two is what hoursLeft counts down to).
+	if l := r.lineOf(lines, "refreshed"); l["expiryFrom"] != "meta" || l["dataAccessExpiresAt"] == nil {
+		t.Errorf("refreshed: expiryFrom %v, dataAccessExpiresAt %v; want meta and Meta's data-access expiry", l["expiryFrom"], l["dataAccessExpiresAt"])
 	}
 
 	// The answers carry hoursLeft as a number too (POST and GET).
@@ -223,12 +231,17 @@ func TestWholePassFailures(t *testing.T) {
 	}
 }
 
-// panicky is a TokenRefresher (the engine's own interface) that panics in
-// the account's worker with a value that holds the token.
+// panicky is a refresh.Platform (the engine's own interface) that panics
+// in the account's worker with a value that holds the token.
 type panicky struct{}
 
 func (panicky) Refresh(_ context.Context, token string) (graph.Token, error) {
 	panic(&url.Error{Op: "Get", URL: "https://graph.threads.net/refresh_access_token?access_token=" + token, Err: errors.New("boom")})
+}
+
+func (p panicky) Inspect(ctx context.Context, _, token string) (graph.TokenInfo, error) {
+	_, err := p.Refresh(ctx, token)
+	return graph.TokenInfo{}, err
 }
 
 // panickingEngine panics in the request's own goroutine.

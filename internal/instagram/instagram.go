@@ -50,6 +50,11 @@ var Platform = graph.Platform{
 	MeFields:   "user_id,username",
 	MeIDField:  "user_id",
 	Permission: Permission,
+	// No DebugTokenPath: the Instagram Platform reference lists no token
+	// inspection on graph.instagram.com, and Graph's debug_token (on
+	// graph.facebook.com) wants an app access token or a Facebook app
+	// developer's token, which an Instagram Login deployment does not hold.
+	// Instagram's clocks are the answers' expires_in, or estimates.
 }
 
 // New returns a client for Instagram's Graph API at baseURL and its code

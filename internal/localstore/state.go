@@ -20,7 +20,12 @@ type stateRecord struct {
 	Version        string    `json:"version,omitempty"`
 	Platform       string    `json:"platform,omitempty"`
 	RefreshedAt    time.Time `json:"refreshedAt,omitzero"`
+	IssuedAt       time.Time `json:"issuedAt,omitzero"`
+	IssuedFrom     string    `json:"issuedFrom,omitempty"`
 	ExpiresAt      time.Time `json:"expiresAt,omitzero"`
+	ExpiryFrom     string    `json:"expiryFrom,omitempty"`
+	DataAccess     time.Time `json:"dataAccessExpiresAt,omitzero"`
+	Scopes         []string  `json:"scopes,omitempty"`
 	Status         string    `json:"status,omitempty"`
 	LastError      string    `json:"lastError,omitempty"`
 	Failures       int       `json:"failures,omitempty"`
@@ -31,16 +36,21 @@ type stateRecord struct {
 
 func (r stateRecord) state() refresh.State {
 	return refresh.State{
-		Secret:        r.Secret,
-		Version:       r.Version,
-		Platform:      r.Platform,
-		RefreshedAt:   r.RefreshedAt,
-		ExpiresAt:     r.ExpiresAt,
-		Status:        refresh.Status(r.Status),
-		LastError:     r.LastError,
-		Failures:      r.Failures,
-		LastAttemptAt: r.LastAttemptAt,
-		Held:          refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
+		Secret:              r.Secret,
+		Version:             r.Version,
+		Platform:            r.Platform,
+		RefreshedAt:         r.RefreshedAt,
+		IssuedAt:            r.IssuedAt,
+		IssuedFrom:          refresh.ClockSource(r.IssuedFrom),
+		ExpiresAt:           r.ExpiresAt,
+		ExpiryFrom:          refresh.ClockSource(r.ExpiryFrom),
+		DataAccessExpiresAt: r.DataAccess,
+		Scopes:              r.Scopes,
+		Status:              refresh.Status(r.Status),
+		LastError:           r.LastError,
+		Failures:            r.Failures,
+		LastAttemptAt:       r.LastAttemptAt,
+		Held:                refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
 	}
 }
 
@@ -51,7 +61,12 @@ func (r *stateRecord) setState(st refresh.State) {
 	r.Version = st.Version
 	r.Platform = st.Platform
 	r.RefreshedAt = utc(st.RefreshedAt)
+	r.IssuedAt = utc(st.IssuedAt)
+	r.IssuedFrom = string(st.IssuedFrom)
 	r.ExpiresAt = utc(st.ExpiresAt)
+	r.ExpiryFrom = string(st.ExpiryFrom)
+	r.DataAccess = utc(st.DataAccessExpiresAt)
+	r.Scopes = st.Scopes
 	r.Status = string(st.Status)
 	r.LastError = st.LastError
 	r.Failures = st.Failures

@@ -45,16 +45,21 @@ func TestLoadAndCommit(t *testing.T) {
 	}
 
 	want := refresh.State{
-		Secret:        main.Secret,
-		Version:       "secrets/main/versions/3",
-		Platform:      "instagram",
-		RefreshedAt:   c.Now(),
-		ExpiresAt:     c.Now().Add(60 * 24 * time.Hour),
-		Status:        refresh.StatusFailing,
-		LastError:     "Threads said no",
-		Failures:      2,
-		LastAttemptAt: c.Now().Add(time.Second).In(time.FixedZone("CET", 3600)),
-		Rev:           st.Rev,
+		Secret:              main.Secret,
+		Version:             "secrets/main/versions/3",
+		Platform:            "instagram",
+		RefreshedAt:         c.Now(),
+		IssuedAt:            c.Now().Add(-time.Second),
+		IssuedFrom:          refresh.ClockMeta,
+		ExpiresAt:           c.Now().Add(60 * 24 * time.Hour),
+		ExpiryFrom:          refresh.ClockEstimate,
+		DataAccessExpiresAt: c.Now().Add(90 * 24 * time.Hour).In(time.FixedZone("CET", 3600)),
+		Scopes:              []string{"instagram_business_basic"},
+		Status:              refresh.StatusFailing,
+		LastError:           "Threads said no",
+		Failures:            2,
+		LastAttemptAt:       c.Now().Add(time.Second).In(time.FixedZone("CET", 3600)),
+		Rev:                 st.Rev,
 	}
 	if err := s.Commit(ctx, main, "pass-1", want); err != nil {
 		t.Fatalf("Commit: %v", err)
@@ -83,6 +88,8 @@ func TestLoadAndCommit(t *testing.T) {
 func stateEqual(a, b refresh.State) bool {
 	return a.Secret == b.Secret && a.Version == b.Version && a.Platform == b.Platform &&
 		a.RefreshedAt.Equal(b.RefreshedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
+		a.IssuedAt.Equal(b.IssuedAt) && a.IssuedFrom == b.IssuedFrom && a.ExpiryFrom == b.ExpiryFrom &&
+		a.DataAccessExpiresAt.Equal(b.DataAccessExpiresAt) && slices.Equal(a.Scopes, b.Scopes) &&
 		a.Status == b.Status && a.LastError == b.LastError &&
 		a.Failures == b.Failures && a.LastAttemptAt.Equal(b.LastAttemptAt)
 }
@@ -329,6 +336,8 @@ func TestStateFieldNames(t *testing.T) {
 	full := refresh.State{
 		Secret: a.Secret, Version: "secrets/main/versions/1", Platform: "threads",
 		RefreshedAt: c.Now(), ExpiresAt: c.Now(), Status: refresh.StatusFailing,
+		IssuedAt: c.Now(), IssuedFrom: refresh.ClockRefresh, ExpiryFrom: refresh.ClockRefresh,
+		DataAccessExpiresAt: c.Now(), Scopes: []string{"threads_basic"},
 		LastError: "e", Failures: 1, LastAttemptAt: c.Now(), Rev: leased.Rev,
 	}
 	if err := s.Commit(t.Context(), a, "me", full); err != nil {
@@ -346,7 +355,8 @@ func TestStateFieldNames(t *testing.T) {
 		fields = slices.Sorted(maps.Keys(m))
 		return nil
 	})
-	want := []string{"expiresAt", "failures", "lastAttemptAt", "lastError", "leaseExpiresAt", "leaseOwner", "platform", "refreshedAt", "secret", "status", "version"}
+	want := []string{"dataAccessExpiresAt", "expiresAt", "expiryFrom", "failures", "issuedAt", "issuedFrom", "lastAttemptAt", "lastError",
+		"leaseExpiresAt", "leaseOwner", "platform", "refreshedAt", "scopes", "secret", "status", "version"}
 	if !slices.Equal(fields, want) {
 		t.Errorf("stored fields = %v, want %v", fields, want)
 	}

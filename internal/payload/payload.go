@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Platforms a payload names in its "platform" field.
@@ -102,12 +103,17 @@ func (p Payload) Field(name string) string {
 
 // Refreshed returns the payload for a refreshed token in p's shape: a JSON
 // object keeps every other field and gets the new access_token, token_type
-// and expires_in; a bare token stays bare.
-func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64) ([]byte, error) {
+// and expires_in, and the clocks the answer gives (issued_at, the time the
+// refresher received it; expires_at, that plus expires_in; clocks_from
+// "refresh"). data_access_expires_at becomes dataAccess when the refresher
+// knows it, and otherwise stays as it was: Meta does not say that a
+// refresh extends it, so the earlier clock is the safe one. A bare token
+// stays bare.
+func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64, receivedAt, dataAccess time.Time) ([]byte, error) {
 	if p.fields == nil {
 		return []byte(accessToken), nil
 	}
-	fields := make(map[string]any, len(p.fields)+3)
+	fields := make(map[string]any, len(p.fields)+6)
 	for k, v := range p.fields {
 		fields[k] = v
 	}
@@ -116,6 +122,12 @@ func (p Payload) Refreshed(accessToken, tokenType string, expiresIn int64) ([]by
 		fields["token_type"] = tokenType
 	}
 	fields["expires_in"] = expiresIn
+	fields[fieldIssuedAt] = receivedAt.Unix()
+	fields[fieldExpiresAt] = receivedAt.Unix() + expiresIn
+	fields[fieldClocksFrom] = ClocksFromRefresh
+	if !dataAccess.IsZero() {
+		fields[fieldDataAccess] = dataAccess.Unix()
+	}
 	b, err := json.Marshal(fields)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the refreshed payload: %w", err)
@@ -132,15 +144,28 @@ func New(accessToken, userID, username string) []byte {
 // as: {"platform","access_token","user_id","username"}. The default
 // platform is left out, so that a Threads payload reads as it always has.
 func NewFor(platform, accessToken, userID, username string) []byte {
+	return NewWithClocks(platform, accessToken, userID, username, Clocks{})
+}
+
+// NewWithClocks is NewFor with the token's clocks as onboarding learned
+// them (from Meta's inspection, or from the exchange's expires_in), so that
+// the pass that adopts the version knows them even where it cannot ask
+// Meta. Unknown clocks are left out.
+func NewWithClocks(platform, accessToken, userID, username string, c Clocks) []byte {
 	if platform == DefaultPlatform {
 		platform = ""
 	}
 	b, _ := json.Marshal(struct {
-		Platform    string `json:"platform,omitempty"`
-		AccessToken string `json:"access_token"`
-		UserID      string `json:"user_id,omitempty"`
-		Username    string `json:"username,omitempty"`
-	}{platform, accessToken, userID, username})
+		Platform            string `json:"platform,omitempty"`
+		AccessToken         string `json:"access_token"`
+		UserID              string `json:"user_id,omitempty"`
+		Username            string `json:"username,omitempty"`
+		IssuedAt            int64  `json:"issued_at,omitempty"`
+		ExpiresAt           int64  `json:"expires_at,omitempty"`
+		DataAccessExpiresAt int64  `json:"data_access_expires_at,omitempty"`
+		ClocksFrom          string `json:"clocks_from,omitempty"`
+	}{platform, accessToken, userID, username,
+		unix(c.IssuedAt), unix(c.ExpiresAt), unix(c.DataAccessExpiresAt), c.clocksFrom()})
 	return b
 }
 

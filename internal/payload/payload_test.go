@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 const tok = "THAAsecretTOKENvalue123"
@@ -59,7 +60,8 @@ func TestRefreshedKeepsShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := p.Refreshed("new", "bearer", 5183944)
+	received := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	b, err := p.Refreshed("new", "bearer", 5183944, received, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +69,14 @@ func TestRefreshedKeepsShape(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"access_token": "new", "user_id": "42", "note": map[string]any{"a": []any{1.0, 2.0}}, "token_type": "bearer", "expires_in": 5183944.0}
+	want := map[string]any{"access_token": "new", "user_id": "42", "note": map[string]any{"a": []any{1.0, 2.0}}, "token_type": "bearer", "expires_in": 5183944.0,
+		"issued_at": float64(received.Unix()), "expires_at": float64(received.Unix() + 5183944), "clocks_from": "refresh"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("refreshed = %v, want %v", got, want)
 	}
 
 	bare, _ := Parse([]byte("old\n"))
-	b, err = bare.Refreshed("new", "bearer", 5183944)
+	b, err = bare.Refreshed("new", "bearer", 5183944, received, time.Time{})
 	if err != nil || string(b) != "new" {
 		t.Errorf("bare refreshed = %q, %v; want %q", b, err, "new")
 	}
@@ -110,7 +113,7 @@ func TestPlatform(t *testing.T) {
 
 	// A refresh keeps the field as it was written.
 	p, _ := Parse([]byte(`{"platform":"Instagram","access_token":"old"}`))
-	b, _ := p.Refreshed("new", "bearer", 1)
+	b, _ := p.Refreshed("new", "bearer", 1, time.Now(), time.Time{})
 	if !strings.Contains(string(b), `"platform":"Instagram"`) {
 		t.Errorf("refreshed payload %s lost the platform field", b)
 	}

@@ -16,7 +16,7 @@ import (
 // account works on one account under its lease: decide, refresh, store,
 // record. It never returns an error: everything ends up in the report, and
 // every failure leaves the previous token current.
-func (e *Engine) account(ctx context.Context, a Account, owner string, read State, slots *slots) AccountReport {
+func (e *Engine) account(ctx context.Context, a Account, owner string, read State, run *passRun) AccountReport {
 	ctx, cancel := context.WithTimeout(ctx, AccountTimeout)
 	defer cancel()
 	log := e.logger().With("account", a.ID)
@@ -30,7 +30,7 @@ func (e *Engine) account(ctx context.Context, a Account, owner string, read Stat
 		// Without the lease nothing may be recorded; the next pass retries.
 		return AccountReport{Account: a.ID, Result: ResultFailed, Error: err.Error()}
 	}
-	w := &work{e: e, ctx: ctx, a: a, owner: owner, log: log, st: st, leased: st, slots: slots}
+	w := &work{e: e, ctx: ctx, a: a, owner: owner, log: log, st: st, leased: st, slots: run.slots, inspector: run.inspector}
 	w.st.Secret = a.Secret
 	w.st.LastAttemptAt = now
 	return w.run(now)
@@ -50,12 +50,18 @@ type work struct {
 	// skipped account's report.
 	leased State
 	slots  *slots
-	// payload and its platform's refresher are set once the newest
-	// version's payload has been read (refresher is then not nil).
-	payload   payload.Payload
-	refresher TokenRefresher
+	// inspector is the pass's inspecting token, read once when first
+	// needed; nil when each token inspects itself.
+	inspector *inspector
+	// payload and its platform are set once the newest version's payload
+	// has been read (platform is then not nil).
+	payload  payload.Payload
+	platform Platform
 	// adopted: st records a version this pass adopted (not one it made).
 	adopted bool
+	// changed: this pass changed what st says of the token (its clocks,
+	// its status), which must then be recorded even if it is not refreshed.
+	changed bool
 }
 
 func (w *work) run(now time.Time) AccountReport {
@@ -83,27 +89,60 @@ func (w *work) run(now time.Time) AccountReport {
 		if rep, ok := w.readPayload(newest); !ok {
 			return rep
 		}
-		w.adopted = true
-		w.st.Version = newest.Name
-		w.st.RefreshedAt = newest.CreateTime
-		w.st.ExpiresAt = newest.CreateTime.Add(tokenLifetimeEstimate)
-		w.st.Status = StatusOK
-		w.st.LastError = ""
-		w.st.Failures = 0
+		w.adopt(newest)
 	} else if w.st.Status == StatusNeedsReauth {
 		// Meta has refused this token; asking again cannot help until a
 		// person adds a new version.
 		return w.fail(ResultNeedsReauth, w.st.LastError)
 	}
 
-	if now.Sub(w.st.RefreshedAt) < w.e.RefreshAfter {
-		if w.adopted {
-			return w.commit(ResultRolledForward)
+	if w.adopted || w.st.ExpiryFrom == "" {
+		// A token the state knows no clocks of (adopted now, or recorded
+		// before clocks were kept): Meta is asked, this pass.
+		if rep, ok := w.readPayload(newest); !ok {
+			return rep
 		}
-		w.release()
-		return reportOf(w.a.ID, ResultFresh, w.st)
+		w.learnClocks(StartBudget(w.e.ThreadsTimeout) + w.e.ThreadsTimeout)
 	}
-	return w.refresh(newest, versions)
+
+	switch {
+	case w.st.IssuedAt.IsZero():
+		// Nobody knows when Meta issued the token: neither Meta nor the
+		// payload said. It was issued no later than its version was made,
+		// so it is at least as old as the version: refresh it now if that
+		// is 24 hours, or else try once (ageUnknown).
+		return w.refresh(newest, versions, true)
+	case w.e.due(w.st, now):
+		return w.refresh(newest, versions, false)
+	}
+	if w.st.Status != StatusOK {
+		// Failing to refresh a token that, its clocks now known, is not
+		// due: nothing is wrong any more.
+		w.st.Status, w.st.LastError, w.st.Failures = StatusOK, "", 0
+		w.changed = true
+	}
+	switch {
+	case w.adopted:
+		return w.commit(ResultRolledForward)
+	case w.changed:
+		return w.commit(ResultFresh)
+	}
+	w.release()
+	return reportOf(w.a.ID, ResultFresh, w.st)
+}
+
+// adopt makes the state record version v, whose payload has been read, as
+// the current token, with the clocks its payload records (the refresher
+// writes them beside every token it stores) or none.
+func (w *work) adopt(v Version) {
+	w.adopted = true
+	w.st.Version = v.Name
+	w.st.RefreshedAt = v.CreateTime
+	w.st.Status = StatusOK
+	w.st.LastError = ""
+	w.st.Failures = 0
+	w.st.Scopes = nil
+	w.setClocks(w.payload.Clocks())
 }
 
 // records reports whether the state already records version v, comparing
@@ -118,11 +157,11 @@ func (w *work) records(v Version) bool {
 	return ok && nok && id == w.a.ID && n == v.Number
 }
 
-// readPayload reads and parses version v's payload and finds the refresher
-// of the platform it names, recording the platform in the state. When it
-// cannot, it records the failure and returns its report, and ok false.
+// readPayload reads and parses version v's payload and finds the platform
+// it names, recording the platform in the state. When it cannot, it
+// records the failure and returns its report, and ok false.
 func (w *work) readPayload(v Version) (rep AccountReport, ok bool) {
-	if w.refresher != nil {
+	if w.platform != nil {
 		return AccountReport{}, true
 	}
 	raw, err := w.e.Secrets.Access(w.ctx, w.a, v)
@@ -137,13 +176,17 @@ func (w *work) readPayload(v Version) (rep AccountReport, ok bool) {
 	if err != nil {
 		return w.fail(ResultFailed, fmt.Sprintf("version %d of %s: %v", v.Number, w.a.Secret, err)), false
 	}
-	w.payload, w.refresher = p, r
+	w.payload, w.platform = p, r
 	w.st.Platform = p.Platform()
 	return AccountReport{}, true
 }
 
-// refresh exchanges the due token for a new one and stores it.
-func (w *work) refresh(current Version, versions []Version) AccountReport {
+// refresh exchanges the token of version current for a new one and stores
+// it. With ageUnknown, nobody knows when Meta issued the token: if its
+// version is younger than 24 hours, the refresh is a try whose refusal
+// (Meta refusing a token that works) is taken to mean that the token is
+// too young, and recorded as such (tooYoung), not as a failure.
+func (w *work) refresh(current Version, versions []Version, ageUnknown bool) AccountReport {
 	if rep, ok := w.readPayload(current); !ok {
 		return rep
 	}
@@ -160,6 +203,9 @@ func (w *work) refresh(current Version, versions []Version) AccountReport {
 		return rep
 	}
 	if err != nil {
+		if ageUnknown && errors.Is(err, graph.ErrRefusedLiveToken) && w.e.now().Sub(current.CreateTime) < MinRefreshAge {
+			return w.tooYoung(current, err)
+		}
 		if errors.Is(err, graph.ErrNeedsReauth) {
 			return w.fail(ResultNeedsReauth, fmt.Sprintf("%v; log in again and add the new token", err))
 		}
@@ -167,7 +213,7 @@ func (w *work) refresh(current Version, versions []Version) AccountReport {
 	}
 	refreshedAt := w.e.now()
 
-	next, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn)
+	next, err := p.Refreshed(tok.AccessToken, tok.TokenType, tok.ExpiresIn, refreshedAt, w.st.DataAccessExpiresAt)
 	if err != nil {
 		return w.fail(ResultFailed, err.Error())
 	}
@@ -182,7 +228,12 @@ func (w *work) refresh(current Version, versions []Version) AccountReport {
 
 	w.st.Version = added.Name
 	w.st.RefreshedAt = refreshedAt
-	w.st.ExpiresAt = refreshedAt.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	// The answer's clocks, then Meta's if it says more. The data-access
+	// clock and the scopes stay as they were: Meta does not say that a
+	// refresh changes them.
+	w.setClocks(payload.Clocks{IssuedAt: refreshedAt, ExpiresAt: refreshedAt.Add(time.Duration(tok.ExpiresIn) * time.Second),
+		DataAccessExpiresAt: w.st.DataAccessExpiresAt})
+	w.inspectToken(tok.AccessToken, w.e.ThreadsTimeout)
 	w.st.Status = StatusOK
 	w.st.LastError = ""
 	w.st.Failures = 0

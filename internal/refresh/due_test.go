@@ -1,6 +1,7 @@
 package refresh_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestSixtyDayLife(t *testing.T) {
 	if n, _ := secrets.snapshot(); n != secretCalls {
 		t.Errorf("a fresh pass made %d secret store calls", n-secretCalls)
 	}
-	if again, _ := h.state("main"); again != st {
+	if again, _ := h.state("main"); !reflect.DeepEqual(again, st) {
 		t.Errorf("a fresh pass wrote state: %+v, was %+v", again, st)
 	}
 
@@ -65,9 +66,11 @@ func TestSixtyDayLife(t *testing.T) {
 		t.Errorf("state after the second refresh: %+v, want refreshedAt %s", st, now)
 	}
 
-	// Passes every 6 hours until day 70: each token is refreshed by the
-	// first pass at least 24 hours after its own refresh.
-	const every = 6 * time.Hour
+	// Passes every 6 hours (and a minute) until day 70: each token is
+	// refreshed by the first pass at least 24 hours after Meta issued it,
+	// in whole seconds (so a second more, on the safe side): 24h04m after
+	// its own refresh.
+	const every = 6*time.Hour + time.Minute
 	last := st.RefreshedAt
 	refreshes := 2
 	for h.Clock.Now().Before(localengine.T0.Add(70 * 24 * time.Hour)) {
@@ -98,10 +101,12 @@ func TestSixtyDayLife(t *testing.T) {
 	if got := h.refreshCalls(); got != refreshes {
 		t.Errorf("%d refresh calls for %d refreshes", got, refreshes)
 	}
-	// Once at day 0, then once a day on days 1 to 70 (at 24h01m past T0
-	// each day).
-	if refreshes != 71 {
-		t.Errorf("%d refreshes in 70 days, want 71", refreshes)
+	// Once at day 0, once at 24h01m, then every 24h04m (4 passes) until the
+	// last pass, the first at or after day 70.
+	from := 24*time.Hour + time.Minute
+	end := from + (70*24*time.Hour-from+every-1)/every*every
+	if want := 2 + int((end-from)/(4*every)); refreshes != want {
+		t.Errorf("%d refreshes in 70 days, want %d", refreshes, want)
 	}
 	h.assertNoTokenLeak("main")
 }
@@ -120,14 +125,17 @@ func TestRefreshAfter(t *testing.T) {
 		age          time.Duration
 		steps        []step
 	}{
+		// Meta gives issue times in whole seconds, and the engine counts a
+		// token's age from the end of that second: due a second after the
+		// setting says.
 		{"24h refreshes a 30h-old token", 24 * time.Hour, 30 * time.Hour, []step{
-			{0, refresh.ResultRefreshed}, {23*time.Hour + 59*time.Minute, refresh.ResultFresh}, {time.Minute, refresh.ResultRefreshed},
+			{0, refresh.ResultRefreshed}, {24 * time.Hour, refresh.ResultFresh}, {time.Second, refresh.ResultRefreshed},
 		}},
 		{"36h adopts a 30h-old token", 36 * time.Hour, 30 * time.Hour, []step{
-			{0, refresh.ResultRolledForward}, {5*time.Hour + 59*time.Minute, refresh.ResultFresh}, {time.Minute, refresh.ResultRefreshed},
-			{35 * time.Hour, refresh.ResultFresh}, {time.Hour, refresh.ResultRefreshed},
+			{0, refresh.ResultRolledForward}, {6 * time.Hour, refresh.ResultFresh}, {time.Second, refresh.ResultRefreshed},
+			{36 * time.Hour, refresh.ResultFresh}, {time.Second, refresh.ResultRefreshed},
 		}},
-		{"36h refreshes a 36h-old token", 36 * time.Hour, 36 * time.Hour, []step{
+		{"36h refreshes a 36h-old token", 36 * time.Hour, 36*time.Hour + time.Second, []step{
 			{0, refresh.ResultRefreshed}, {24 * time.Hour, refresh.ResultFresh},
 		}},
 	}

@@ -2,8 +2,8 @@
 // whether a token is due, refreshes it, stores the new token before
 // anything else, and records the outcome. It talks to its stores only
 // through the SecretStore and StateStore interfaces, and to Meta only
-// through the TokenRefresher of the platform each payload names, and never
-// learns which implementation it has.
+// through the Platform each payload names, and never learns which
+// implementation it has.
 package refresh
 
 import (
@@ -24,12 +24,20 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
 
-// TokenRefresher exchanges one platform's long-lived token for a new one.
-// Errors wrap graph.ErrNeedsReauth when only a new login helps and
-// graph.ErrTransient when the same call may succeed later. graph.Refresher
+// Platform is one Meta platform as the engine needs it: graph.Refresher
 // implements it, for Threads and for Instagram.
-type TokenRefresher interface {
+type Platform interface {
+	// Refresh exchanges a long-lived token for a new one. Errors wrap
+	// graph.ErrNeedsReauth when only a new login helps, graph.ErrTransient
+	// when the same call may succeed later, and graph.ErrRefusedLiveToken
+	// when Meta refused to refresh a token that works.
 	Refresh(ctx context.Context, token string) (graph.Token, error)
+	// Inspect asks Meta what it knows of token (its clocks, its scopes),
+	// with inspector's token as the credential. graph.ErrCannotInspect
+	// means Meta will not say (a platform without inspection, an
+	// inspector that is not a tester): the token's clocks stay as the
+	// engine knows them. No error of Inspect says anything of the token.
+	Inspect(ctx context.Context, inspector, token string) (graph.TokenInfo, error)
 }
 
 // AccountsFunc lists the accounts a pass covers.
@@ -44,10 +52,10 @@ func Fixed(accounts []Account) AccountsFunc {
 type Engine struct {
 	Secrets SecretStore
 	States  StateStore
-	// Platforms holds each platform's refresher under the name payloads
-	// give it ("threads", "instagram"). An account's payload names its
-	// platform; one naming none is Threads.
-	Platforms map[string]TokenRefresher
+	// Platforms holds each platform under the name payloads give it
+	// ("threads", "instagram"). An account's payload names its platform;
+	// one naming none is Threads.
+	Platforms map[string]Platform
 	Accounts  AccountsFunc
 	Logger    *slog.Logger
 	// Notifier, when set, hears of each new current token; nil means no one
@@ -80,6 +88,11 @@ type Engine struct {
 	StoreRetryFor time.Duration
 	// NotifyTimeout bounds one Notifier call (DefaultNotifyTimeout).
 	NotifyTimeout time.Duration
+	// Inspector is the ID of the account whose token inspects the tokens
+	// of every account of the same platform (INSPECTOR_ACCOUNT): on
+	// Threads it must be a tester's. Empty means each token inspects
+	// itself, which works for the app's own developers and testers.
+	Inspector string
 	// Rand draws the jitter that spreads retry waits, uniformly in [0, 1);
 	// nil means math/rand/v2. It is called from several goroutines. A
 	// seeded source makes the waits, and so a whole simulated run, replay
@@ -106,10 +119,25 @@ const (
 	// threadsAttempts is the number of refresh calls, in all, for one
 	// account whose failures are transient.
 	threadsAttempts = 3
-	// tokenLifetimeEstimate is the lifetime assumed for a token adopted from
-	// a secret version whose refresh time is unknown: Threads and Instagram
-	// long-lived tokens live 60 days.
-	tokenLifetimeEstimate = 60 * 24 * time.Hour
+	// MinRefreshAge is the youngest a token Meta refreshes: 24 hours.
+	MinRefreshAge = 24 * time.Hour
+	// DueMargin is the remaining life under which a token at least
+	// MinRefreshAge old is due, whatever RefreshAfter says. It is the 14
+	// days that the bound on RefreshAfter (MaxRefreshAfter) leaves of a
+	// 60-day token, so that it never makes a healthy token due early, and
+	// the default life-left alert (336 hours): a token Meta gave a short
+	// life is refreshed as soon as Meta allows, and the alert fires only
+	// for one the engine could not refresh.
+	DueMargin = 14 * 24 * time.Hour
+	// MaxRefreshAfter is the longest RefreshAfter may be: 60 days less the
+	// DueMargin, so that a token is refreshed with 14 days of its life
+	// left, time for a person to step in if it cannot be.
+	MaxRefreshAfter = 60*24*time.Hour - DueMargin
+	// minTokenLife is the least a long-lived token lives, for the bound on
+	// a token whose issue time is known only roughly: Meta documents 60
+	// days and answers expires_in a little under (5183944 s); a day less
+	// errs on the side that tells a person sooner.
+	minTokenLife = 59 * 24 * time.Hour
 )
 
 // ErrConfig marks an Engine that cannot run: a field is missing.
@@ -131,16 +159,18 @@ func (e *Engine) check() error {
 	}
 	switch {
 	case e.Secrets == nil, len(e.Platforms) == 0:
-		return errors.Join(ErrConfig, errors.New("a secret store and at least one platform's refresher are required"))
+		return errors.Join(ErrConfig, errors.New("a secret store and at least one platform are required"))
 	case e.RefreshAfter <= 0, e.KeepVersions < 1, e.Concurrency < 1, e.ThreadsTimeout <= 0:
 		return errors.Join(ErrConfig, errors.New("RefreshAfter, KeepVersions, Concurrency and ThreadsTimeout must be positive"))
+	case e.RefreshAfter > MaxRefreshAfter:
+		return errors.Join(ErrConfig, fmt.Errorf("RefreshAfter must be at most %s", MaxRefreshAfter))
 	}
 	return nil
 }
 
-// platform returns the refresher of the named platform, or an error that
-// says which platforms there are.
-func (e *Engine) platform(name string) (TokenRefresher, error) {
+// platform returns the named platform, or an error that says which
+// platforms there are.
+func (e *Engine) platform(name string) (Platform, error) {
 	if r, ok := e.Platforms[name]; ok && r != nil {
 		return r, nil
 	}

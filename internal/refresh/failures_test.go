@@ -92,12 +92,13 @@ func TestNeedsReauthIsSticky(t *testing.T) {
 			}
 
 			_, v := h.seed("main", tt.newAge)
+			calls = h.refreshCalls()
 			r := result(t, h.pass(), "main")
 			if r.Result != tt.want || r.Failures != 0 || r.Error != "" {
 				t.Fatalf("after a new version: %+v, want %s with failures 0", r, tt.want)
 			}
-			if got := h.TH.TotalCalls() - calls; got != tt.calls {
-				t.Errorf("%d Threads calls after the new version, want %d", got, tt.calls)
+			if got := h.refreshCalls() - calls; got != tt.calls {
+				t.Errorf("%d refresh calls after the new version, want %d", got, tt.calls)
 			}
 			st, _ := h.state("main")
 			if st.Status != refresh.StatusOK || st.Version == "" || (tt.want == refresh.ResultRolledForward && st.Version != v.Name) {

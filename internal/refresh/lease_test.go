@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -114,7 +115,7 @@ func TestBusy(t *testing.T) {
 			}
 			// Not even the record's revision moved: a busy account costs
 			// no write.
-			if after, _ := h.state("main"); after != before {
+			if after, _ := h.state("main"); !reflect.DeepEqual(after, before) {
 				t.Errorf("busy account's record changed: %+v, was %+v", after, before)
 			}
 			if _, err := leases.Take(ctx, h.Store, a, "third-pass", h.Clock.Now().Add(time.Minute)); !errors.Is(err, refresh.ErrBusy) {

@@ -11,19 +11,19 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
 
-// panicky is a TokenRefresher (the engine's own interface) that panics with
+// panicky is a refresh.Platform (the engine's own interface) that panics with
 // a value holding the token it was given, for the one account whose token
 // it is told, and refreshes the others with the real client.
 type panicky struct {
-	next  refresh.TokenRefresher
-	token string
+	refresh.Platform // its Inspect is the real one
+	token            string
 }
 
 func (p *panicky) Refresh(ctx context.Context, token string) (graph.Token, error) {
 	if token == p.token {
 		panic("refreshing " + token + " went wrong")
 	}
-	return p.next.Refresh(ctx, token)
+	return p.Platform.Refresh(ctx, token)
 }
 
 // TestWorkerPanicReachesTheCaller: a panic in an account's worker is raised
@@ -37,7 +37,7 @@ func TestWorkerPanicReachesTheCaller(t *testing.T) {
 	for _, id := range []string{"good1", "good2"} {
 		h.seed(id, 72*time.Hour)
 	}
-	h.Engine.Platforms[payload.PlatformThreads] = &panicky{next: h.Engine.Platforms[payload.PlatformThreads], token: bad}
+	h.Engine.Platforms[payload.PlatformThreads] = &panicky{Platform: h.Engine.Platforms[payload.PlatformThreads], token: bad}
 
 	var got any
 	func() {

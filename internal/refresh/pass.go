@@ -66,7 +66,7 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	rep := Report{Accounts: make([]AccountReport, len(accounts))}
 	owner := newOwner()
 
-	slots := e.newSlots(ctx)
+	run := &passRun{slots: e.newSlots(ctx), inspector: e.newInspector(accounts)}
 	var g errgroup.Group
 	g.SetLimit(e.Concurrency * accountsPerSlot)
 	var panicked atomic.Pointer[Panic]
@@ -86,7 +86,7 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 			// st is what the batched read found (the zero State when it
 			// found no record): the lease is taken on condition that the
 			// record is still so.
-			rep.Accounts[i] = e.account(ctx, a, owner, st, slots)
+			rep.Accounts[i] = e.account(ctx, a, owner, st, run)
 			rep.Accounts[i].knownFrom(st)
 			return nil
 		})
@@ -107,14 +107,6 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	e.logger().LogAttrs(alerts, slog.LevelInfo, "refresh pass done",
 		slog.Int("accounts", len(rep.Accounts)), slog.Int("refreshed", rep.Refreshed), slog.Int("failed", rep.Failed))
 	return rep, nil
-}
-
-// fresh reports whether an account can be left alone without any further
-// call: its stored status is ok and its token is younger than RefreshAfter.
-// Failing and needs_reauth accounts are always looked at, so that a new
-// version added by hand is adopted on the next pass.
-func (e *Engine) fresh(st State, now time.Time) bool {
-	return st.Status == StatusOK && now.Sub(st.RefreshedAt) < e.RefreshAfter
 }
 
 // tooLate reports whether the pass's deadline is too close to start an
@@ -145,7 +137,10 @@ func (e *Engine) logResult(ctx context.Context, r AccountReport) {
 		attrs = append(attrs, slog.String("platform", r.Platform))
 	}
 	if r.ExpiresAt != "" {
-		attrs = append(attrs, slog.String("expiresAt", r.ExpiresAt))
+		attrs = append(attrs, slog.String("expiresAt", r.ExpiresAt), slog.String("expiryFrom", r.ExpiryFrom))
+	}
+	if r.DataAccessExpiresAt != "" {
+		attrs = append(attrs, slog.String("dataAccessExpiresAt", r.DataAccessExpiresAt))
 	}
 	if r.HoursLeft != nil {
 		attrs = append(attrs, slog.Int("hoursLeft", *r.HoursLeft))

@@ -74,8 +74,11 @@ func TestPlatformsSideBySide(t *testing.T) {
 	if th, n := h.TH.Calls(threadsfake.PathRefresh), ig.Calls(threadsfake.PathRefresh); th != 1 || n != 1 {
 		t.Errorf("refresh calls: Threads %d, Instagram %d; want one each", th, n)
 	}
-	if h.TH.TotalCalls() != 1 || ig.TotalCalls() != 1 {
-		t.Errorf("calls: Threads %d, Instagram %d; want one refresh each and nothing else", h.TH.TotalCalls(), ig.TotalCalls())
+	// Threads inspects the adopted token and the new one; Instagram has no
+	// inspection, so its adopted token, of unknown age but in a version
+	// three days old, is refreshed at once.
+	if th, n := h.TH.Calls(threadsfake.PathDebugToken), ig.TotalCalls(); th != 2 || n != 1 || h.TH.TotalCalls() != 3 {
+		t.Errorf("calls: Threads %d (%d inspections), Instagram %d; want a refresh and two inspections, and one refresh", h.TH.TotalCalls(), th, n)
 	}
 	newIG, _ := h.currentToken("shop")
 	if newIG == oldIG || !ig.Valid(newIG) || !strings.HasPrefix(newIG, "IGAA") {
@@ -94,7 +97,10 @@ func TestPlatformsSideBySide(t *testing.T) {
 }
 
 // TestPlatformKnownFromAdoption: a version adopted and not yet due already
-// names its platform, and a bare payload is Threads.
+// names its platform, and a bare payload is Threads. Adopting costs Threads
+// one inspection; Instagram, which has none, one refresh tried on a token
+// of unknown age (refused: it is an hour old) and the /me that tells it
+// works.
 func TestPlatformKnownFromAdoption(t *testing.T) {
 	t.Parallel()
 	h, ig := newPlatformsHarness(t)
@@ -121,8 +127,11 @@ func TestPlatformKnownFromAdoption(t *testing.T) {
 	if r := result(t, h.pass(), "shop"); r.Result != refresh.ResultFresh || r.Platform != payload.PlatformInstagram {
 		t.Errorf("fresh pass: %+v, want fresh on instagram", r)
 	}
-	if h.TH.TotalCalls()+ig.TotalCalls() != 0 {
-		t.Error("adoption called Meta")
+	if th, n := h.TH.TotalCalls(), h.TH.Calls(threadsfake.PathDebugToken); th != 1 || n != 1 {
+		t.Errorf("adopting the bare Threads token made %d calls, %d inspections; want one inspection", th, n)
+	}
+	if n, young := ig.TotalCalls(), ig.TooYoungRefreshes(); n != 2 || young != 1 {
+		t.Errorf("adopting the Instagram token made %d calls, %d refreshes of a young token; want the refresh tried once and /me", n, young)
 	}
 }
 

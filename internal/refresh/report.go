@@ -43,10 +43,18 @@ type AccountReport struct {
 	// "instagram"), once the engine has read its payload.
 	Platform    string `json:"platform,omitempty"`
 	RefreshedAt string `json:"refreshedAt,omitempty"`
-	ExpiresAt   string `json:"expiresAt,omitempty"`
-	// HoursLeft is the current token's remaining life in whole hours,
-	// floor((expiresAt - now) / 1h), negative once it has expired; nil when
-	// the expiry is unknown. Alerting compares it as a number.
+	// ExpiresAt is when the token itself dies; ExpiryFrom says whose clock
+	// that is: "meta" (Meta's inspection), "refresh" (the expires_in of
+	// the answer that issued it) or "estimate" (a bound, on the safe side).
+	ExpiresAt  string `json:"expiresAt,omitempty"`
+	ExpiryFrom string `json:"expiryFrom,omitempty"`
+	// DataAccessExpiresAt is when the app's access to the user's data ends,
+	// where Meta said; a new login, not a refresh, renews it.
+	DataAccessExpiresAt string `json:"dataAccessExpiresAt,omitempty"`
+	// HoursLeft is the hours until the earlier of the token's expiry and
+	// its data-access expiry, floor((that - now) / 1h), negative once it
+	// has passed; nil when neither is known. Alerting compares it as a
+	// number.
 	HoursLeft *int   `json:"hoursLeft,omitempty"`
 	Error     string `json:"error,omitempty"`
 	// LeaseOwner and LeaseExpiresAt name, in a status view, the pass that
@@ -63,9 +71,42 @@ type AccountReport struct {
 	LastAttemptAt time.Time `json:"-"`
 	Version       string    `json:"-"`
 
-	// expires is ExpiresAt as a time, for HoursLeft.
-	expires time.Time
+	// expires and dataAccess are ExpiresAt and DataAccessExpiresAt as
+	// times, for HoursLeft.
+	expires, dataAccess time.Time
 }
+
+// LifeEnds returns the earlier of the token's expiry and its data-access
+// expiry, and which it is (LifeToken or LifeDataAccess); the zero time when
+// neither is known. HoursLeft counts down to it. A report decoded from JSON
+// has them from ExpiresAt and DataAccessExpiresAt.
+func (r AccountReport) LifeEnds() (time.Time, string) {
+	expires, dataAccess := r.expires, r.dataAccess
+	if expires.IsZero() && dataAccess.IsZero() {
+		expires, dataAccess = parseStamp(r.ExpiresAt), parseStamp(r.DataAccessExpiresAt)
+	}
+	switch {
+	case expires.IsZero() && dataAccess.IsZero():
+		return time.Time{}, ""
+	case dataAccess.IsZero(), !expires.IsZero() && !dataAccess.Before(expires):
+		return expires, LifeToken
+	}
+	return dataAccess, LifeDataAccess
+}
+
+func parseStamp(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// What ends a token's usable life first (AccountReport.LifeEnds).
+const (
+	LifeToken      = "token"
+	LifeDataAccess = "data access"
+)
 
 // Report is the answer of a pass or a status view.
 type Report struct {
@@ -108,18 +149,29 @@ func timestamp(t time.Time) string {
 
 // reportOf describes an account from its state.
 func reportOf(id string, result Result, st State) AccountReport {
-	return AccountReport{
+	r := AccountReport{
 		Account:       id,
 		Result:        result,
 		Platform:      st.Platform,
 		RefreshedAt:   timestamp(st.RefreshedAt),
-		ExpiresAt:     timestamp(st.ExpiresAt),
-		expires:       st.ExpiresAt,
 		Error:         st.LastError,
 		Failures:      st.Failures,
 		LastAttemptAt: st.LastAttemptAt,
 		Version:       st.Version,
 	}
+	r.clocksFrom(st)
+	return r
+}
+
+// clocksFrom sets the report's clocks from st's. An expiry recorded
+// before the refresher kept clocks apart is an estimate.
+func (r *AccountReport) clocksFrom(st State) {
+	r.expires, r.ExpiresAt = st.ExpiresAt, timestamp(st.ExpiresAt)
+	r.ExpiryFrom = string(st.ExpiryFrom)
+	if r.ExpiryFrom == "" && !st.ExpiresAt.IsZero() {
+		r.ExpiryFrom = string(ClockEstimate)
+	}
+	r.dataAccess, r.DataAccessExpiresAt = st.DataAccessExpiresAt, timestamp(st.DataAccessExpiresAt)
 }
 
 // knownFrom fills in what a report does not know (busy: another pass holds
@@ -130,22 +182,28 @@ func (r *AccountReport) knownFrom(st State) {
 	if r.Platform == "" {
 		r.Platform = st.Platform
 	}
-	if r.expires.IsZero() && !st.ExpiresAt.IsZero() {
-		r.expires, r.ExpiresAt = st.ExpiresAt, timestamp(st.ExpiresAt)
+	// The clocks read are those of the version st records: a line about
+	// another version (adopted, its clocks unknown) must not borrow them.
+	if r.expires.IsZero() && r.dataAccess.IsZero() && (r.Version == "" || r.Version == st.Version) {
+		r.clocksFrom(st)
+		r.Version = st.Version
 	}
 }
 
 // lifeLeft sets HoursLeft as of now.
-func (r *AccountReport) lifeLeft(now time.Time) { r.HoursLeft = hoursLeft(r.expires, now) }
+func (r *AccountReport) lifeLeft(now time.Time) {
+	end, _ := r.LifeEnds()
+	r.HoursLeft = hoursLeft(end, now)
+}
 
-// hoursLeft is floor((expires - now) / 1h), or nil when expires is unknown.
-// It rounds down, not toward zero, so that a token expired for 30 minutes
+// hoursLeft is floor((end - now) / 1h), or nil when end is unknown. It
+// rounds down, not toward zero, so that a token expired for 30 minutes
 // has -1 hours left, not 0.
-func hoursLeft(expires, now time.Time) *int {
-	if expires.IsZero() {
+func hoursLeft(end, now time.Time) *int {
+	if end.IsZero() {
 		return nil
 	}
-	d := expires.Sub(now)
+	d := end.Sub(now)
 	h := int(d / time.Hour)
 	if d < 0 && d%time.Hour != 0 {
 		h--

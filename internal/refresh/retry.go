@@ -14,14 +14,17 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
 
-// callPlatform refreshes token with its platform's refresher, retrying
-// transient failures with exponential backoff: at most threadsAttempts
-// calls in all. Errors that need a person (ErrNeedsReauth) or that a retry
-// cannot fix are returned at once. Each attempt holds a slot for the call
-// alone; the waits between attempts hold none. errNoSlot means Meta was
-// never asked.
+// callPlatform refreshes token with its platform, retrying transient
+// failures with exponential backoff: at most threadsAttempts calls in all.
+// Errors that need a person (ErrNeedsReauth) or that a retry cannot fix are
+// returned at once. A wait Meta asks for (Retry-After) is honoured when it
+// is longer than the backoff's, and ends the retries when it would not
+// leave time for another attempt before the account's deadline. Each
+// attempt holds a slot for the call alone; the waits between attempts hold
+// none. errNoSlot means Meta was never asked.
 func (w *work) callPlatform(token string) (graph.Token, error) {
 	attempt := 0
+	var asked time.Duration // the last answer's Retry-After
 	op := func() (graph.Token, error) {
 		attempt++
 		release, err := w.takeSlot(attempt == 1)
@@ -33,12 +36,37 @@ func (w *work) callPlatform(token string) (graph.Token, error) {
 			return tok, backoff.Permanent(err)
 		}
 		if err != nil {
-			w.log.Warn("refresh failed; retrying", "platform", w.st.Platform, "attempt", attempt, "error", err.Error())
+			asked = graph.RetryAfter(err)
+			w.log.Warn("refresh failed; retrying", "platform", w.st.Platform, "attempt", attempt, "retryAfter", asked.String(), "error", err.Error())
 		}
 		return tok, err
 	}
-	b := w.e.backOff(backoff.DefaultMaxInterval)
+	b := &askedWait{next: w.e.backOff(backoff.DefaultMaxInterval), asked: &asked, ctx: w.ctx, attempt: w.e.ThreadsTimeout}
 	return retry(w.ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(threadsAttempts))
+}
+
+// askedWait waits at least what the last answer asked (Retry-After), and
+// stops when that wait and one more attempt would not fit before ctx's
+// deadline: the next pass tries again.
+type askedWait struct {
+	next    backoff.BackOff
+	asked   *time.Duration
+	ctx     context.Context
+	attempt time.Duration
+}
+
+func (a *askedWait) Reset() { a.next.Reset() }
+
+func (a *askedWait) NextBackOff() time.Duration {
+	d := a.next.NextBackOff()
+	if d == backoff.Stop || *a.asked <= d {
+		return d
+	}
+	d = *a.asked
+	if deadline, ok := a.ctx.Deadline(); ok && time.Until(deadline) < d+a.attempt {
+		return backoff.Stop
+	}
+	return d
 }
 
 // refreshIn makes one refresh call in the slot that release gives back,
@@ -46,7 +74,7 @@ func (w *work) callPlatform(token string) (graph.Token, error) {
 // every account still waiting for one.
 func (w *work) refreshIn(release func(), token string) (graph.Token, error) {
 	defer release()
-	return w.refresher.Refresh(w.ctx, token)
+	return w.platform.Refresh(w.ctx, token)
 }
 
 // store adds payload as a new secret version. A refreshed token exists only

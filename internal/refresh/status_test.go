@@ -2,6 +2,7 @@ package refresh_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -67,7 +68,7 @@ func TestStatus(t *testing.T) {
 		t.Errorf("Status made %d secret store calls", n-secretCalls)
 	}
 	for id, st := range states {
-		if now, _ := h.state(id); now != st {
+		if now, _ := h.state(id); !reflect.DeepEqual(now, st) {
 			t.Errorf("Status changed the state of %s: %+v, was %+v", id, now, st)
 		}
 	}

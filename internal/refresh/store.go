@@ -80,9 +80,27 @@ type State struct {
 	// Platform is the platform the current token belongs to ("threads",
 	// "instagram"), as its payload names it; empty until a pass has read
 	// the payload.
-	Platform      string
-	RefreshedAt   time.Time
-	ExpiresAt     time.Time
+	Platform string
+	// RefreshedAt is when the refresher got the current token: the time
+	// its refresh was answered, or, for an adopted version, the version's
+	// create time.
+	RefreshedAt time.Time
+	// IssuedAt is when Meta issued the current token, as IssuedFrom says;
+	// zero while it is unknown (a version adopted without one), which the
+	// pass that finds it so settles at once.
+	IssuedAt   time.Time
+	IssuedFrom ClockSource
+	// ExpiresAt is when the token itself dies, as ExpiryFrom says; zero
+	// when unknown.
+	ExpiresAt  time.Time
+	ExpiryFrom ClockSource
+	// DataAccessExpiresAt is when the app's access to the user's data ends
+	// (Meta's debug_token alone tells it); zero when unknown. The token
+	// lives on after it, but is of no use, and only a new login renews it.
+	DataAccessExpiresAt time.Time
+	// Scopes are the permissions the token carries, as Meta's inspection
+	// last listed them; nil when unknown.
+	Scopes        []string
 	Status        Status
 	LastError     string
 	Failures      int
@@ -103,6 +121,23 @@ type State struct {
 	// record. Stores keep it comparable.
 	Rev any
 }
+
+// ClockSource says where one of a token's clocks came from.
+type ClockSource string
+
+// Clock sources. The zero ClockSource means unknown (or a state written
+// before the refresher kept clocks apart).
+const (
+	// ClockMeta: Meta's inspection of the token (debug_token).
+	ClockMeta ClockSource = "meta"
+	// ClockRefresh: the expires_in of the answer that issued the token (a
+	// refresh, or the exchange at onboarding), counted from when the
+	// refresher received it.
+	ClockRefresh ClockSource = "refresh"
+	// ClockEstimate: neither; a bound the refresher worked out, on the safe
+	// side (README, "The clocks").
+	ClockEstimate ClockSource = "estimate"
+)
 
 // Lease is a pass's hold on an account: which pass, and until when.
 type Lease struct {

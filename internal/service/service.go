@@ -67,12 +67,13 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local l
 		},
 	}
 	e := &refresh.Engine{
-		Platforms:      make(map[string]refresh.TokenRefresher, len(s.Platforms)),
+		Platforms:      make(map[string]refresh.Platform, len(s.Platforms)),
 		Logger:         logger,
 		RefreshAfter:   cfg.RefreshAfter,
 		KeepVersions:   cfg.KeepVersions,
 		Concurrency:    cfg.Concurrency,
 		ThreadsTimeout: cfg.ThreadsTimeout,
+		Inspector:      cfg.InspectorAccount,
 	}
 	for name, c := range s.Platforms {
 		e.Platforms[name] = c.Refresher()

@@ -56,8 +56,15 @@ type rates struct {
 	crash float64
 	// duplicate: a scheduled run is delivered two or three times.
 	duplicate float64
-	// handAddEvery: the mean time between tokens a person adds unprompted.
+	// handAddEvery: the mean time between tokens a person adds unprompted
+	// (new logins); oldHandAdd: the chance that the token a person adds
+	// after a needs_reauth was issued long before (up to 59.5 days), one
+	// kept from other glue.
 	handAddEvery time.Duration
+	oldHandAdd   float64
+	// shortLife: the chance that a refresh answer gives the new token a
+	// short life (30 hours to 10 days; Meta says "use the value").
+	shortLife float64
 	// Outages per simulated year: of Threads, each from a minute to 30
 	// days, and of each store, from a minute to six hours.
 	threadsOutages, storeOutages float64
@@ -73,6 +80,8 @@ func defaultRates() rates {
 		crash:          0.005,
 		duplicate:      0.05,
 		handAddEvery:   90 * 24 * time.Hour,
+		oldHandAdd:     0.5,
+		shortLife:      0.05,
 		threadsOutages: 4,
 		storeOutages:   6,
 	}
@@ -324,7 +333,7 @@ func (s *sim) decide(t *ticket, now time.Time) verdict {
 func (s *sim) fault(o op, now time.Time) faultKind {
 	r := s.cfg.rates
 	switch o {
-	case opThreads:
+	case opThreads, opInspect:
 		if k := at(s.plan.threads, now); k != "" {
 			return k
 		}

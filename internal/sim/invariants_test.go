@@ -22,6 +22,8 @@ var invariantNames = map[int]string{
 	5: "a dead token is reported needs_reauth, a live one never",
 	6: "no token in any log line, report or error",
 	7: "no retry of a rate-limited call without backing off",
+	8: "no reported hoursLeft beyond Meta's remaining life by more than an hour",
+	9: "no token with under a day to live left unrefreshed while Meta would refresh it",
 }
 
 // toldWindow is how long before a token dies its account must have been
@@ -74,13 +76,17 @@ func (s *sim) record(a *actor, now time.Time) {
 		if refused && res != refresh.ResultNeedsReauth {
 			s.fail(5, now, "Threads refused the token of %s (code 190) in pass %d, which reported %q", acct.id, a.id, res)
 		}
+		if a.passErr == nil {
+			r, _ := a.report.Find(acct.id)
+			s.checkClocks(acct, a, r, now)
+		}
 		if res == refresh.ResultRefreshed {
 			s.stats.refreshed++
 		}
 		if res == refresh.ResultNeedsReauth {
 			acct.reauthFrom = a.started
 		}
-		acct.history = append(acct.history, told{at: now, result: res, actor: a.id})
+		acct.history = append(acct.history, told{at: now, began: a.started, result: res, actor: a.id})
 		if old := now.Add(-toldWindow - 24*time.Hour); acct.history[0].at.Before(old) {
 			i, _ := slices.BinarySearchFunc(acct.history, old, func(h told, t time.Time) int { return h.at.Compare(t) })
 			acct.history = slices.Clone(acct.history[i:])
@@ -90,10 +96,15 @@ func (s *sim) record(a *actor, now time.Time) {
 			// or days.
 			acct.pending = true
 			delay := time.Hour + time.Duration(s.rng.Int64N(int64(71*time.Hour)))
+			var age time.Duration
+			if s.rng.Float64() < s.cfg.rates.oldHandAdd {
+				age = s.oldAge()
+				s.stats.oldAdds++
+			}
 			s.push(now.Add(delay), func() {
 				acct.pending = false
 				s.stats.relogins++
-				s.personAdds(acct)
+				s.personAdds(acct, age)
 			})
 		}
 	}
@@ -132,6 +143,11 @@ func (s *sim) inspect(now time.Time, all bool) {
 		for _, a := range s.order {
 			a.state = states[a.id]
 		}
+		defer func() {
+			for _, a := range s.order {
+				s.noteRecorded(a)
+			}
+		}()
 	}
 	for _, a := range s.order {
 		if !a.dirty && !all {
@@ -222,6 +238,14 @@ func (s *sim) checkAlive(a *simAccount, now time.Time) {
 	if t == nil {
 		return // reported by learn
 	}
+	if ended, at := s.model.accessEnded(a.id, now); ended {
+		// A person is told (the life-left alert, a fortnight ahead) and
+		// logs in again within three days: data access never ends unless
+		// the engine hid how little was left.
+		s.fail(1, now, "the app's access to the data of %s ended at %s; its newest token (version %d) is of no use",
+			a.id, at.Format(time.RFC3339), a.newest.Number)
+		return
+	}
 	dead, retired, since := s.model.dead(t, now)
 	// needs_reauth sends a person to log in again: it must be true.
 	if from := a.reauthFrom; !from.IsZero() {
@@ -245,8 +269,9 @@ func (s *sim) checkAlive(a *simAccount, now time.Time) {
 	// reported failed on every pass of them (invariant 1). One killed by a
 	// refresh whose new token was lost must be reported failed or
 	// needs_reauth on every pass since (invariant 5).
-	// Before the run there were no passes to ask.
-	inv, from := 1, later(since.Add(-toldWindow), start)
+	// Before the run there were no passes to ask, and before the token was
+	// a day old (one Meta gave a short life) nothing to ask for.
+	inv, from := 1, later(later(since.Add(-toldWindow), start), t.issued.Add(minRefreshAge+wholeSecond))
 	if retired {
 		inv, from = 5, since
 	} else if !s.model.unreachable(t, from, since) {
@@ -255,7 +280,7 @@ func (s *sim) checkAlive(a *simAccount, now time.Time) {
 		return
 	}
 	for _, h := range a.history {
-		if !h.at.Before(from) && okish(h.result) {
+		if !h.began.Before(from) && okish(h.result) {
 			s.fail(inv, now, "the token of %s (version %d) died at %s, but pass %d at %s reported %q",
 				a.id, a.newest.Number, since.Format(time.RFC3339), h.actor, h.at.Format(time.RFC3339), h.result)
 			return
@@ -284,23 +309,64 @@ func (s *sim) agree(now time.Time) {
 			// "How a pass works"): the state may still record the one before.
 			byPerson := near(v.CreateTime, a.handAdded, time.Millisecond) && v.CreateTime.After(st.RefreshedAt)
 			recorded, ok := a.enabledVersion(n)
-			if !byPerson || now.Sub(st.RefreshedAt) >= refreshAfter || !ok {
+			if !byPerson || !s.freshAt(st, now) || !ok {
 				s.fail(4, now, "the state of %s records %q; the newest version is %d", a.id, st.Version, v.Number)
 				continue
 			}
 			v = recorded
 		}
-		t := a.tokens[v.Number]
-		switch {
-		case t == nil:
-		case !(near(st.RefreshedAt, t.issued, time.Millisecond) && near(st.ExpiresAt, t.expires, time.Millisecond)) &&
-			!(near(st.RefreshedAt, v.CreateTime, time.Millisecond) && near(st.ExpiresAt, v.CreateTime.Add(tokenLife), time.Millisecond)):
-			s.fail(4, now, "the state of %s says refreshed %s, expires %s; its token was issued %s, expires %s, added %s",
-				a.id, st.RefreshedAt, st.ExpiresAt, t.issued, t.expires, v.CreateTime)
-		case !near(st.ExpiresAt, t.expires, time.Hour):
-			s.fail(4, now, "the state of %s says the token expires %s; it expires %s", a.id, st.ExpiresAt, t.expires)
+		if t := a.tokens[v.Number]; t != nil {
+			if why := clocksDisagree(st, t, v); why != "" {
+				s.fail(4, now, "the state of %s: %s (its token was issued %s, expires %s, added %s; state %+v)",
+					a.id, why, t.issued, t.expires, v.CreateTime, st)
+			}
 		}
 	}
+}
+
+// clocksDisagree says how the state's clocks of version v disagree with
+// its token t's, or "". Meta's and a refresh answer's are the token's
+// (Meta's in whole seconds); an estimate is on the safe side: an issue
+// time no earlier than the token's and at most a day after (the version's
+// create time), an expiry no later than the token's and at most two days
+// before (a lower bound).
+func clocksDisagree(st refresh.State, t *token, v refresh.Version) string {
+	switch st.IssuedFrom {
+	case refresh.ClockMeta, refresh.ClockRefresh:
+		if !near(st.IssuedAt, t.issued, time.Second) {
+			return "issuedAt is not the token's issue time"
+		}
+	case refresh.ClockEstimate:
+		// The stores keep microseconds: the create time may read a little
+		// before the issue it follows.
+		if st.IssuedAt.Before(t.issued.Add(-time.Millisecond)) || st.IssuedAt.Sub(t.issued) > minRefreshAge || !st.IssuedAt.Equal(v.CreateTime) {
+			return "the estimated issuedAt is not the version's create time, within a day after the issue"
+		}
+	default:
+		return "the issue time is unknown"
+	}
+	switch st.ExpiryFrom {
+	case refresh.ClockMeta, refresh.ClockRefresh:
+		if !near(st.ExpiresAt, t.expires, time.Second) {
+			return "expiresAt is not the token's expiry"
+		}
+	case refresh.ClockEstimate:
+		if st.ExpiresAt.After(t.expires) || t.expires.Sub(st.ExpiresAt) > 2*24*time.Hour {
+			return "the estimated expiresAt is not a bound within two days under the expiry"
+		}
+	default:
+		return "the expiry is unknown"
+	}
+	return ""
+}
+
+// freshAt reports whether a pass at now leaves the account of st alone
+// without a secret read (README, "How a pass works"): known clocks, and
+// not due.
+func (s *sim) freshAt(st refresh.State, now time.Time) bool {
+	age := now.Sub(st.IssuedAt)
+	return st.Status == refresh.StatusOK && st.ExpiryFrom != "" && !st.IssuedAt.IsZero() &&
+		(age < minRefreshAge || (age < s.deploy.refreshAfter && st.ExpiresAt.Sub(now) >= refresh.DueMargin))
 }
 
 // enabledVersion returns version n if it was enabled at the last
@@ -375,7 +441,7 @@ func (s *sim) final() {
 		}
 		if dead, _, _ := s.model.dead(a.newestTok, now); dead && !a.pending {
 			s.stats.relogins++
-			s.personAdds(a)
+			s.personAdds(a, 0)
 		}
 	}
 	s.loop()

@@ -56,8 +56,10 @@ type config struct {
 
 // threeAccounts: the usual JSON payload, one whose old token Meta keeps
 // alive after a refresh and one whose old token it kills (Meta documents
-// neither), and a bare-string payload.
-var threeAccounts = []simAccount{{id: "main"}, {id: "retiring", retire: true}, {id: "bare", bare: true}}
+// neither), and a bare-string payload. main is a Threads tester's, with a
+// private profile (a 90-day data-access grant); the others' tokens Meta
+// inspects only with an inspector account's (deployment.inspector).
+var threeAccounts = []simAccount{{id: "main", tester: true, private: true}, {id: "retiring", retire: true}, {id: "bare", bare: true}}
 
 // simAccount is one account and what the invariants remember of it.
 type simAccount struct {
@@ -65,6 +67,10 @@ type simAccount struct {
 	acct   refresh.Account
 	bare   bool // its payload is the bare token, not JSON
 	retire bool // a refresh kills its old token
+	// tester: its token may inspect tokens (debug_token); private: a
+	// private profile, whose data access is a 90-day grant. A private
+	// account is a tester here, so that the engine can learn its grant.
+	tester, private bool
 
 	// tokens maps version numbers to the tokens they hold (versions never
 	// change, so each is read once).
@@ -93,9 +99,10 @@ type simAccount struct {
 
 // told is one completed pass's result for an account.
 type told struct {
-	at     time.Time
-	result refresh.Result
-	actor  int
+	// at is when the pass ended, began when it began (and decided).
+	at, began time.Time
+	result    refresh.Result
+	actor     int
 }
 
 // delivery is one Cloud Scheduler run of the hourly job: its first
@@ -116,8 +123,13 @@ type violation struct {
 
 type stats struct {
 	passes, calls, refreshed, crashes, duplicates, retries, handAdds, relogins, dead int
-	faults                                                                           map[faultKind]int
-	leastLife, longestGap                                                            time.Duration
+	// migrated: first tokens brought from elsewhere, issued long before
+	// they were added; oldAdds: tokens a person added later that were;
+	// accessRelogins: logins answering the life-left alert about data
+	// access.
+	migrated, oldAdds, accessRelogins int
+	faults                            map[faultKind]int
+	leastLife, longestGap             time.Duration
 }
 
 // sim is one run: the driver's state. Only the driver goroutine touches it,
@@ -210,12 +222,15 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 		s.order = append(s.order, &acct)
 	}
 	retire := map[string]bool{}
+	clocks := metaClocks{testers: map[string]bool{}, private: map[string]bool{}, grants: map[string]time.Time{}, told: map[string]bool{},
+		json: map[string]bool{}, shortLife: cfg.rates.shortLife}
 	ids := make([]refresh.Account, len(s.order))
 	for i, a := range s.order {
 		retire[a.id] = a.retire
+		clocks.testers[a.id], clocks.private[a.id], clocks.json[a.id] = a.tester, a.private, !a.bare
 		ids[i] = a.acct
 	}
-	s.model = newModel(clk, cfg.seed, retire)
+	s.model = newModel(clk, cfg.seed, retire, clocks)
 	s.plan = newPlan(s.rng, cfg.rates, start, s.end.Sub(start))
 	s.plan.threads = append(s.plan.threads, cfg.outages...)
 	logger := logging.New(s.logs, slog.LevelDebug)
@@ -232,8 +247,11 @@ func (s *sim) drawJitter() float64 {
 	return s.jitter.Float64()
 }
 
-// setup creates each account's secret and its first token, added when it
-// was issued, up to 50 days before the run starts, with no state yet.
+// setup creates each account's secret and its first token, with no state
+// yet: either added when it was issued, up to 50 days before the run
+// starts, or (two in three, drawn) migrated: brought from a spreadsheet or
+// a cron script and added as the run starts, issued up to 59.5 days
+// before, so that it may have hours to live.
 func (s *sim) setup() {
 	ctx := context.Background()
 	now := time.Now()
@@ -243,12 +261,19 @@ func (s *sim) setup() {
 			s.t.Fatalf("creating the secret of %s: %v", a.id, err)
 		}
 		age := time.Duration(s.rng.Int64N(int64(50 * 24 * time.Hour)))
-		if s.cfg.firstTokenAge > 0 {
-			age = s.cfg.firstTokenAge
+		added := now.Add(-age)
+		migrated := s.rng.IntN(3) != 0
+		if old := s.oldAge(); migrated {
+			age, added = old, now
 		}
-		issued := now.Add(-age)
-		tok := s.model.login(a.id, issued)
-		s.clock.set(issued)
+		if s.cfg.firstTokenAge > 0 {
+			age, added, migrated = s.cfg.firstTokenAge, now.Add(-s.cfg.firstTokenAge), false
+		}
+		if migrated {
+			s.stats.migrated++
+		}
+		tok := s.model.login(a.id, now.Add(-age))
+		s.clock.set(added)
 		if _, err := s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)); err != nil {
 			s.t.Fatalf("adding the first token of %s: %v", a.id, err)
 		}
@@ -257,7 +282,7 @@ func (s *sim) setup() {
 	for _, d := range s.cfg.personAt {
 		s.push(now.Add(d), func() {
 			s.stats.handAdds++
-			s.personAdds(s.order[0])
+			s.personAdds(s.order[0], 0)
 		})
 	}
 	s.clock.set(now)
@@ -398,20 +423,38 @@ func (s *sim) scheduleHandAdd(a *simAccount, from time.Time) {
 	if at.Before(s.end) {
 		s.push(at, func() {
 			s.stats.handAdds++
-			s.personAdds(a)
+			s.personAdds(a, 0)
 			s.scheduleHandAdd(a, at)
 		})
 	}
 }
 
-// personAdds is a person logging in again and adding the new token as a
-// new version, without faults: a person retries until it works.
-func (s *sim) personAdds(a *simAccount) {
+// oldAge draws the age of a token a person brings from other glue: half
+// the time one about to die (58 to 59.5 days old: the glue is being
+// replaced because it failed), else any age up to 59.5 days.
+func (s *sim) oldAge() time.Duration {
+	if s.rng.IntN(2) == 0 {
+		return oldestHandAdd - time.Duration(s.rng.Int64N(int64(36*time.Hour)))
+	}
+	return time.Duration(s.rng.Int64N(int64(oldestHandAdd)))
+}
+
+// oldestHandAdd is the oldest a token a person brings may be: 59.5 days, a
+// token with half a day to live. People bring such tokens when they start
+// (setup) and, now and then (rates.oldHandAdd), when a needs_reauth alert
+// sends them to find a token and they paste one they had lying around.
+const oldestHandAdd = 59*24*time.Hour + 12*time.Hour
+
+// personAdds is a person adding a token issued age ago (zero: logging in
+// again now) as a new version, as `gcloud secrets versions add` does
+// (nothing beside the token says its age), without faults: a person
+// retries until it works.
+func (s *sim) personAdds(a *simAccount, age time.Duration) {
 	p := s.newActor()
 	p.person = true
 	s.spawn(p, func(ctx context.Context) {
 		v := s.ts.pass(ctx, a.id, opPersonAdd, "")
-		tok := s.model.login(a.id, v.now)
+		tok := s.model.login(a.id, v.now.Add(-age))
 		if _, err := s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)); err != nil {
 			s.t.Errorf("a person could not add a token to %s: %v", a.id, err)
 		}

@@ -49,6 +49,13 @@ type token struct {
 	// rather than with an injected failure.
 	asked    map[int]bool
 	answered []time.Time
+	// What the engine can know of its issue time (invariant 2): the
+	// payload it is stored in records it (the engine writes a refreshed
+	// token's clocks into a JSON payload), the state recorded it (seen at
+	// an inspection between passes), or Meta's inspection told it to the
+	// pass (inspected, by pass).
+	clockInPayload, recorded bool
+	inspected                map[int]bool
 }
 
 // model is Meta's side of the simulation: it issues tokens, enforces their
@@ -74,13 +81,16 @@ type model struct {
 	reauth map[int]map[string]bool
 	// broken holds invariants 2 and 7, broken by a call, in call order.
 	broken []violation
+	// clocks is Meta's side of each token's clocks: testers, private
+	// profiles' data-access grants, short lives (clocks_test.go).
+	clocks metaClocks
 	// fresh holds the tokens issued since takeFresh was last called, for
 	// the output scan.
 	fresh     []string
 	refreshes int
 }
 
-func newModel(clk *clock, seed uint64, retire map[string]bool) *model {
+func newModel(clk *clock, seed uint64, retire map[string]bool, clocks metaClocks) *model {
 	return &model{
 		clock:   clk,
 		retire:  retire,
@@ -88,6 +98,7 @@ func newModel(clk *clock, seed uint64, retire map[string]bool) *model {
 		tokens:  map[string]*token{},
 		limited: map[passAccount]time.Time{},
 		reauth:  map[int]map[string]bool{},
+		clocks:  clocks,
 	}
 }
 
@@ -99,17 +110,19 @@ func (m *model) issueLocked(account string, parent *token, now time.Time, life t
 	for range 60 {
 		b = append(b, base62[m.rng.IntN(len(base62))])
 	}
-	t := &token{value: string(b), account: account, issued: now, expires: now.Add(life), parent: parent, asked: map[int]bool{}}
+	t := &token{value: string(b), account: account, issued: now, expires: now.Add(life), parent: parent, asked: map[int]bool{}, inspected: map[int]bool{}}
 	m.tokens[t.value] = t
 	m.fresh = append(m.fresh, t.value)
 	return t
 }
 
 // login is a person logging in and exchanging the code for a long-lived
-// token (which Meta also answers with expires_in).
+// token (which Meta also answers with expires_in), issued at. A login
+// renews the app's access to a private profile's data.
 func (m *model) login(account string, at time.Time) *token {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.grantLocked(account, at)
 	return m.issueLocked(account, nil, at, expiresIn*time.Second)
 }
 
@@ -225,6 +238,10 @@ func (m *model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.me(w, r, now)
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path == pathDebugToken {
+		m.debugToken(w, r, now)
+		return
+	}
 	if r.Method != http.MethodGet || r.URL.Path != "/refresh_access_token" {
 		m.graphError(w, http.StatusBadRequest, graphError{Message: "Unsupported " + r.Method + " request.", Type: "THApiException", Code: 100, Subcode: 33})
 		return
@@ -252,17 +269,28 @@ func (m *model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: "Error validating access token: Session has expired on " + t.expires.In(pacific).Format("Monday, 02-Jan-06 15:04:05 MST") + ".",
 			Type:    "OAuthException", Code: 190, Subcode: 463,
 		})
+	case m.accessEndedLocked(t.account, now):
+		// The app may no longer read the user's data: a refresh needs the
+		// permission granted again (the model's answer; Meta documents none).
+		m.graphErrorLocked(w, http.StatusForbidden, graphError{Message: "(#200) The user's permission for this app has expired", Type: "OAuthException", Code: 200})
 	case now.Sub(t.issued) < minRefreshAge:
-		// Undocumented, so the product must never ask: invariant 2.
-		m.breakLocked(2, now, "account %s: a token %v old was sent to be refreshed", t.account, now.Sub(t.issued))
+		// Undocumented, so the product must never ask for a token it can
+		// know is that young: invariant 2. One whose age nobody told it it
+		// may try once (youngTries).
+		if pass := actorOf(r.Context()); t.clockInPayload || t.recorded || (pass != nil && t.inspected[pass.id]) {
+			m.breakLocked(2, now, "account %s: a token %v old, whose issue time the engine could know, was sent to be refreshed", t.account, now.Sub(t.issued))
+		}
+		m.clocks.youngTries++
 		m.graphErrorLocked(w, http.StatusBadRequest, graphError{Message: "Unsupported request: the token is too new to be refreshed.", Type: "OAuthException", Code: 100})
 	default:
-		next := m.issueLocked(t.account, t, now, expiresIn*time.Second)
+		life := m.lifeLocked()
+		next := m.issueLocked(t.account, t, now, time.Duration(life)*time.Second)
+		next.clockInPayload = m.clocks.json[t.account]
 		if m.retire[t.account] {
 			t.retired, t.retiredAt = true, now
 		}
 		m.refreshes++
-		threadsfake.WriteJSON(w, http.StatusOK, map[string]any{"access_token": next.value, "token_type": "bearer", "expires_in": expiresIn})
+		threadsfake.WriteJSON(w, http.StatusOK, map[string]any{"access_token": next.value, "token_type": "bearer", "expires_in": life})
 	}
 }
 
@@ -322,8 +350,15 @@ func (m *model) graphErrorLocked(w http.ResponseWriter, status int, e graphError
 	threadsfake.WriteJSON(w, status, map[string]graphError{"error": e})
 }
 
-// failure answers pass's call for account with an injected failure.
-func (m *model) failure(w http.ResponseWriter, pass int, account string, f faultKind) {
+// failure answers pass's call for account with an injected failure. A
+// rate limit is remembered for invariant 7 when limit is set (a refresh).
+func (m *model) failure(w http.ResponseWriter, pass int, account string, f faultKind, limit bool) {
+	if limit {
+		switch f {
+		case faultRateApp, faultRateUser, faultRateCustom:
+			m.rateLimited(pass, account, m.clock.Now())
+		}
+	}
 	switch f {
 	case faultThreadsHTML:
 		// A proxy's page in an outage.
@@ -333,13 +368,10 @@ func (m *model) failure(w http.ResponseWriter, pass int, account string, f fault
 	case faultThreads5xx:
 		m.graphError(w, http.StatusServiceUnavailable, graphError{Message: "An unexpected error has occurred. Please retry your request later.", Type: "OAuthException", Code: 2, Transient: true})
 	case faultRateApp:
-		m.rateLimited(pass, account, m.clock.Now())
 		m.graphError(w, http.StatusBadRequest, graphError{Message: "(#4) Application request limit reached", Type: "OAuthException", Code: 4, Transient: true})
 	case faultRateUser:
-		m.rateLimited(pass, account, m.clock.Now())
 		m.graphError(w, http.StatusBadRequest, graphError{Message: "(#17) User request limit reached", Type: "OAuthException", Code: 17, Subcode: 2446079, Transient: true})
 	case faultRateCustom:
-		m.rateLimited(pass, account, m.clock.Now())
 		m.graphError(w, http.StatusBadRequest, graphError{Message: "(#613) Calls to this api have exceeded the rate limit.", Type: "OAuthException", Code: 613})
 	default:
 		panic("sim: no answer for fault " + string(f))
@@ -353,19 +385,27 @@ type transport struct{ s *sim }
 
 func (tr transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	m := tr.s.model
-	account := m.accountOf(r.URL.Query().Get("access_token"))
-	v := tr.s.ts.pass(r.Context(), account, opThreads, "")
+	// An inspection is about input_token; it is made with another account's
+	// token when the deployment names an inspector.
+	o, about := opThreads, r.URL.Query().Get("access_token")
+	if r.URL.Path == pathDebugToken {
+		o, about = opInspect, r.URL.Query().Get("input_token")
+	}
+	account := m.accountOf(about)
+	v := tr.s.ts.pass(r.Context(), account, o, "")
 	if v.crash {
 		return nil, errCrashed
 	}
 	pass := actorOf(r.Context()).id
-	m.arrive(pass, r.URL.Query().Get("access_token"), v.now)
+	if o == opThreads {
+		m.arrive(pass, about, v.now)
+	}
 	rec := httptest.NewRecorder()
 	switch v.fault {
 	case "":
 		m.ServeHTTP(rec, r)
 	case faultThreadsTimeout, faultThreadsLost:
-		if v.fault == faultThreadsLost {
+		if v.fault == faultThreadsLost && o == opThreads {
 			// Meta refreshed the token; its answer never arrives.
 			m.ServeHTTP(rec, r)
 		}
@@ -374,7 +414,7 @@ func (tr transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		tr.s.ts.pass(r.Context(), account, opThreadsEnd, "")
 		return nil, r.Context().Err()
 	default:
-		m.failure(rec, pass, account, v.fault)
+		m.failure(rec, pass, account, v.fault, o == opThreads)
 	}
 	resp := rec.Result()
 	resp.Request = r

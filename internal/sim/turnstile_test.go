@@ -64,6 +64,9 @@ const (
 	opAdd      op = "secrets.add"
 	opDestroy  op = "secrets.destroy"
 	opThreads  op = "threads.refresh"
+	// opInspect is a debug_token call, about the account of its input
+	// token.
+	opInspect op = "threads.inspect"
 	// opThreadsEnd is a timed-out Threads call coming back to its caller:
 	// it passes the turnstile again so that the goroutines a deadline wakes
 	// together still go on one at a time.

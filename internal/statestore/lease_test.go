@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -225,7 +225,7 @@ func TestCommitWithLostLeaseWritesNothing(t *testing.T) {
 	if msg := err.Error(); !strings.HasPrefix(msg, "committing state of account main: ") {
 		t.Errorf("error %q does not say what failed", msg)
 	}
-	if after := e.doc(t, "main"); !maps.Equal(after, stored) {
+	if after := e.doc(t, "main"); !reflect.DeepEqual(after, stored) {
 		t.Errorf("a refused Commit changed the document from %v to %v", stored, after)
 	}
 
@@ -263,7 +263,7 @@ func (e env) releaseChangesNothing(t *testing.T, id, owner string, leased refres
 	if err := e.store.Release(context.Background(), account(id), owner, leased); err != nil {
 		t.Errorf("Release %s: %v", what, err)
 	}
-	if after := e.doc(t, id); !maps.Equal(after, before) {
+	if after := e.doc(t, id); !reflect.DeepEqual(after, before) {
 		t.Errorf("Release %s changed the document from %v to %v", what, before, after)
 	}
 }

@@ -8,8 +8,17 @@
 //	version        string     full name of the secret version holding the token
 //	platform       string     threads or instagram, as the token's payload names it;
 //	                          absent until a pass has read the payload
-//	refreshedAt    timestamp  when the token was last refreshed (null if never)
-//	expiresAt      timestamp  when the token expires (null if unknown)
+//	refreshedAt    timestamp  when the refresher got the token: its refresh, or
+//	                          the adopted version's create time (null if never)
+//	issuedAt       timestamp  when Meta issued the token (null if unknown)
+//	issuedFrom     string     meta, refresh or estimate: whose clock issuedAt is
+//	expiresAt      timestamp  when the token itself expires (null if unknown)
+//	expiryFrom     string     meta, refresh or estimate: whose clock expiresAt is
+//	dataAccessExpiresAt
+//	               timestamp  when the app's access to the user's data ends, as
+//	                          Meta's inspection said (null if unknown)
+//	scopes         array      the token's permissions, as Meta's inspection
+//	                          said (absent if unknown)
 //	status         string     ok, failing or needs_reauth
 //	lastError      string     why the last attempt failed; "" when ok
 //	failures       integer    attempts failed in a row
@@ -43,7 +52,12 @@ const (
 	fieldVersion        = "version"
 	fieldPlatform       = "platform"
 	fieldRefreshedAt    = "refreshedAt"
+	fieldIssuedAt       = "issuedAt"
+	fieldIssuedFrom     = "issuedFrom"
 	fieldExpiresAt      = "expiresAt"
+	fieldExpiryFrom     = "expiryFrom"
+	fieldDataAccess     = "dataAccessExpiresAt"
+	fieldScopes         = "scopes"
 	fieldStatus         = "status"
 	fieldLastError      = "lastError"
 	fieldFailures       = "failures"
@@ -294,7 +308,12 @@ func (s *Store) Commit(ctx context.Context, a refresh.Account, owner string, st 
 		{Path: fieldVersion, Value: st.Version},
 		{Path: fieldPlatform, Value: orDelete(st.Platform)},
 		{Path: fieldRefreshedAt, Value: timestamp(st.RefreshedAt)},
+		{Path: fieldIssuedAt, Value: timestamp(st.IssuedAt)},
+		{Path: fieldIssuedFrom, Value: orDelete(string(st.IssuedFrom))},
 		{Path: fieldExpiresAt, Value: timestamp(st.ExpiresAt)},
+		{Path: fieldExpiryFrom, Value: orDelete(string(st.ExpiryFrom))},
+		{Path: fieldDataAccess, Value: timestamp(st.DataAccessExpiresAt)},
+		{Path: fieldScopes, Value: scopesOrDelete(st.Scopes)},
 		{Path: fieldStatus, Value: string(st.Status)},
 		{Path: fieldLastError, Value: st.LastError},
 		{Path: fieldFailures, Value: int64(st.Failures)},
@@ -366,7 +385,12 @@ type record struct {
 	Version        string    `firestore:"version"`
 	Platform       string    `firestore:"platform"`
 	RefreshedAt    time.Time `firestore:"refreshedAt"`
+	IssuedAt       time.Time `firestore:"issuedAt"`
+	IssuedFrom     string    `firestore:"issuedFrom"`
 	ExpiresAt      time.Time `firestore:"expiresAt"`
+	ExpiryFrom     string    `firestore:"expiryFrom"`
+	DataAccess     time.Time `firestore:"dataAccessExpiresAt"`
+	Scopes         []string  `firestore:"scopes"`
 	Status         string    `firestore:"status"`
 	LastError      string    `firestore:"lastError"`
 	Failures       int64     `firestore:"failures"`
@@ -390,16 +414,21 @@ func decode(snap *firestore.DocumentSnapshot) (record, error) {
 
 func (r record) state() refresh.State {
 	return refresh.State{
-		Secret:        r.Secret,
-		Version:       r.Version,
-		Platform:      r.Platform,
-		RefreshedAt:   r.RefreshedAt,
-		ExpiresAt:     r.ExpiresAt,
-		Status:        refresh.Status(r.Status),
-		LastError:     r.LastError,
-		Failures:      int(r.Failures),
-		LastAttemptAt: r.LastAttemptAt,
-		Held:          refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
+		Secret:              r.Secret,
+		Version:             r.Version,
+		Platform:            r.Platform,
+		RefreshedAt:         r.RefreshedAt,
+		IssuedAt:            r.IssuedAt,
+		IssuedFrom:          refresh.ClockSource(r.IssuedFrom),
+		ExpiresAt:           r.ExpiresAt,
+		ExpiryFrom:          refresh.ClockSource(r.ExpiryFrom),
+		DataAccessExpiresAt: r.DataAccess,
+		Scopes:              r.Scopes,
+		Status:              refresh.Status(r.Status),
+		LastError:           r.LastError,
+		Failures:            int(r.Failures),
+		LastAttemptAt:       r.LastAttemptAt,
+		Held:                refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
 	}
 }
 
@@ -410,6 +439,14 @@ func orDelete(s string) any {
 		return firestore.Delete
 	}
 	return s
+}
+
+// scopesOrDelete leaves unknown scopes out of the document.
+func scopesOrDelete(scopes []string) any {
+	if len(scopes) == 0 {
+		return firestore.Delete
+	}
+	return scopes
 }
 
 // timestamp stores the zero time as null, not as year 1.

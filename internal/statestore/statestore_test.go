@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -77,21 +78,28 @@ func account(id string) refresh.Account {
 func fullState(id string) refresh.State {
 	zone := time.FixedZone("JST", 9*3600)
 	return refresh.State{
-		Secret:        "projects/p/secrets/" + id,
-		Version:       "projects/p/secrets/" + id + "/versions/7",
-		Platform:      "instagram",
-		RefreshedAt:   time.Date(2026, 2, 28, 9, 30, 15, 123456000, zone),
-		ExpiresAt:     time.Date(2026, 4, 29, 9, 30, 15, 654321000, zone),
-		Status:        refresh.StatusFailing,
-		LastError:     "refreshing the token: HTTP 500",
-		Failures:      3,
-		LastAttemptAt: time.Date(2026, 3, 1, 11, 59, 0, 1000, zone),
+		Secret:              "projects/p/secrets/" + id,
+		Version:             "projects/p/secrets/" + id + "/versions/7",
+		Platform:            "instagram",
+		RefreshedAt:         time.Date(2026, 2, 28, 9, 30, 15, 123456000, zone),
+		IssuedAt:            time.Date(2026, 2, 28, 9, 30, 14, 0, zone),
+		IssuedFrom:          refresh.ClockMeta,
+		ExpiresAt:           time.Date(2026, 4, 29, 9, 30, 15, 654321000, zone),
+		ExpiryFrom:          refresh.ClockRefresh,
+		DataAccessExpiresAt: time.Date(2026, 5, 29, 9, 30, 14, 0, zone),
+		Scopes:              []string{"instagram_business_basic", "instagram_business_content_publish"},
+		Status:              refresh.StatusFailing,
+		LastError:           "refreshing the token: HTTP 500",
+		Failures:            3,
+		LastAttemptAt:       time.Date(2026, 3, 1, 11, 59, 0, 1000, zone),
 	}
 }
 
 func sameState(a, b refresh.State) bool {
 	return a.Secret == b.Secret && a.Version == b.Version && a.Platform == b.Platform &&
 		a.RefreshedAt.Equal(b.RefreshedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
+		a.IssuedAt.Equal(b.IssuedAt) && a.IssuedFrom == b.IssuedFrom && a.ExpiryFrom == b.ExpiryFrom &&
+		a.DataAccessExpiresAt.Equal(b.DataAccessExpiresAt) && slices.Equal(a.Scopes, b.Scopes) &&
 		a.Status == b.Status && a.LastError == b.LastError &&
 		a.Failures == b.Failures && a.LastAttemptAt.Equal(b.LastAttemptAt)
 }
@@ -298,22 +306,44 @@ func TestStoredSchema(t *testing.T) {
 	e.commit(t, "acct", "pass-1", st)
 	doc := e.doc(t, "acct")
 	want := map[string]any{
-		"secret":        st.Secret,
-		"version":       st.Version,
-		"platform":      "instagram",
-		"refreshedAt":   st.RefreshedAt.UTC(),
-		"expiresAt":     nil,
-		"status":        "failing",
-		"lastError":     st.LastError,
-		"failures":      int64(3),
-		"lastAttemptAt": st.LastAttemptAt.UTC(),
+		"secret":              st.Secret,
+		"version":             st.Version,
+		"platform":            "instagram",
+		"refreshedAt":         st.RefreshedAt.UTC(),
+		"issuedAt":            st.IssuedAt.UTC(),
+		"issuedFrom":          "meta",
+		"expiresAt":           nil,
+		"expiryFrom":          "refresh",
+		"dataAccessExpiresAt": st.DataAccessExpiresAt.UTC(),
+		"scopes":              []any{"instagram_business_basic", "instagram_business_content_publish"},
+		"status":              "failing",
+		"lastError":           st.LastError,
+		"failures":            int64(3),
+		"lastAttemptAt":       st.LastAttemptAt.UTC(),
 	}
 	if got, w := keys(doc), keys(want); !slices.Equal(got, w) {
 		t.Fatalf("committed document has fields %v, want %v", got, w)
 	}
 	for k, w := range want {
-		if got := doc[k]; got != w {
+		if got := doc[k]; !reflect.DeepEqual(got, w) {
 			t.Errorf("field %s = %#v (%T), want %#v (%T)", k, got, got, w, w)
+		}
+	}
+
+	// Unknown clocks and scopes are null or absent, never a made-up value.
+	st = fullState("acct")
+	st.IssuedAt, st.IssuedFrom, st.ExpiryFrom, st.DataAccessExpiresAt, st.Scopes = time.Time{}, "", "", time.Time{}, nil
+	e.lease(t, "acct", "pass-2", until)
+	e.commit(t, "acct", "pass-2", st)
+	doc = e.doc(t, "acct")
+	for _, k := range []string{"issuedFrom", "expiryFrom", "scopes"} {
+		if v, ok := doc[k]; ok {
+			t.Errorf("field %s = %#v, want absent", k, v)
+		}
+	}
+	for _, k := range []string{"issuedAt", "dataAccessExpiresAt"} {
+		if v := doc[k]; v != nil {
+			t.Errorf("field %s = %#v, want null", k, v)
 		}
 	}
 }

@@ -31,7 +31,7 @@ func TestRefresh(t *testing.T) {
 	if got.TokenType != "bearer" || got.ExpiresIn != 5000000 {
 		t.Errorf("Refresh = type %q, expires_in %d; want bearer, 5000000 (the value answered)", got.TokenType, got.ExpiresIn)
 	}
-	if info, _ := f.Info(got.AccessToken); !info.ExpiresAt.Equal(epoch.Add(threadsfake.LongLivedLifetime)) || info.UserID != userID {
+	if info, _ := f.Info(got.AccessToken); !info.ExpiresAt.Equal(epoch.Add(5000000*time.Second)) || info.UserID != userID {
 		t.Errorf("refreshed token info = %+v", info)
 	}
 	if n := f.Calls(threadsfake.PathRefresh); n != 1 {

@@ -29,7 +29,8 @@ const (
 
 // Platform is Threads as the Graph client core sees it: token endpoints
 // without a version, the authorization code exchanged on the Graph host
-// itself, and /v1.0/me answering {"id","username"}.
+// itself, /v1.0/me answering {"id","username"}, and /v1.0/debug_token
+// telling a token's clocks.
 var Platform = graph.Platform{
 	Name:          "Threads",
 	BaseURL:       DefaultBaseURL,
@@ -40,6 +41,9 @@ var Platform = graph.Platform{
 	MeFields:      "id,username",
 	MeIDField:     "id",
 	Permission:    Permission,
+	// Meta's "Debug Access Token" page: the inspecting token must be a
+	// Threads tester's of the same app.
+	DebugTokenPath: "/v1.0/debug_token",
 }
 
 // The Graph client core's types, under the names this package has always

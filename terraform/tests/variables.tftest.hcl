@@ -43,6 +43,66 @@ run "refresh_after_in_fractional_hours_is_read_as_go_does" {
   expect_failures = [var.refresh_after]
 }
 
+run "refresh_after_longer_than_a_token_lives_is_refused" {
+  command = plan
+
+  variables {
+    refresh_after = "2000h"
+  }
+
+  expect_failures = [var.refresh_after]
+}
+
+run "refresh_after_leaving_under_14_days_is_refused" {
+  command = plan
+
+  variables {
+    refresh_after = "1104h1s"
+  }
+
+  expect_failures = [var.refresh_after]
+}
+
+run "refresh_after_46_days_is_the_longest" {
+  command = plan
+
+  # A healthy token then gets down to 336 hours left: the life-left alert
+  # must sit a day under that.
+  variables {
+    refresh_after             = "66240m"
+    alert_if_hours_left_below = 312
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["REFRESH_AFTER"] == "66240m"
+    error_message = "66240m is 1104h, the longest refresh_after, and must be accepted."
+  }
+}
+
+run "inspector_account_not_among_accounts_is_refused" {
+  command = plan
+
+  variables {
+    inspector_account = "other"
+  }
+
+  expect_failures = [var.inspector_account]
+}
+
+run "inspector_account_is_passed_as_its_secret_id" {
+  command = plan
+
+  variables {
+    accounts          = ["main", "tester"]
+    inspector_account = "tester"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["INSPECTOR_ACCOUNT"] == "threads-token-tester"
+    error_message = "INSPECTOR_ACCOUNT must name the inspector's secret ID, as THREADS_SECRETS names accounts."
+  }
+}
+
 run "refresh_after_that_is_no_duration_is_refused" {
   command = plan
 

@@ -108,7 +108,17 @@ func TestWrongArguments(t *testing.T) {
 		{"add with an unreadable token file", []string{"add", "--token-file", "/nonexistent/token", "main"}, nil, "", "--token-file"},
 		{"add with empty input", []string{"add", "main"}, nil, "", "no long-lived token"},
 		{"add with blank input", []string{"add", "main"}, nil, " \n\t\n", "no long-lived token"},
-		{"add with two words", []string{"add", "main"}, nil, "abc def\n", "whitespace"},
+		{"add with two words", []string{"add", "main"}, nil, "abc def\n", "a space at byte 4"},
+		// The token rule Meta's answers meet (payload.CheckToken), so that
+		// what is stored reads back: printable ASCII, no blank, no quote.
+		{"add with two lines", []string{"add", "main"}, nil, "THAAabc\nTHAAdef\n", "control character"},
+		{"add with a tab", []string{"add", "main"}, nil, "THAAabc\tdef\n", "control character"},
+		{"add with a control character", []string{"add", "main"}, nil, "THAAabc\x1bdef\n", "control character"},
+		{"add with a letter that is not ASCII", []string{"add", "main"}, nil, "THAAabcé\n", "not ASCII"},
+		{"add with a quote", []string{"add", "main"}, nil, "\"THAAabc\"\n", "quote"},
+		{"add with a backtick", []string{"add", "main"}, nil, "THAA`abc\n", "backtick"},
+		{"add with JSON", []string{"add", "main"}, nil, "{THAAabc}\n", "starts with '{'"},
+		{"exchange with a space", []string{"exchange", "main"}, app, "THAA abc\n", "a space"},
 		{"exchange without app secret", []string{"exchange", "main"}, nil, "short\n", "THREADS_APP_SECRET"},
 		{"exchange with empty input", []string{"exchange", "main"}, app, "", "no short-lived token"},
 		{"token without account", []string{"token"}, nil, "", "missing ACCOUNT"},
@@ -187,6 +197,8 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 	}{
 		{local, "REFRESH_AFTER", "1h"},
 		{local, "REFRESH_AFTER", "a day"},
+		{local, "REFRESH_AFTER", "2000h"}, // longer than a token lives
+		{local, "INSPECTOR_ACCOUNT", "a/b"},
 		{local, "KEEP_VERSIONS", "0"},
 		{local, "CONCURRENCY", "-1"},
 		{local, "THREADS_TIMEOUT", "soon"},
@@ -201,6 +213,8 @@ func TestBadConfigurationIsRefusedFirst(t *testing.T) {
 		{local, "TOKEN_CHANGES_TOPIC", "projects/p/topics/token-changes"}, // the local store publishes nothing
 		{google, "TOKEN_CHANGES_TOPIC", "token-changes"},
 		{google, "REFRESH_AFTER", "23h59m"},
+		{google, "REFRESH_AFTER", "1105h"}, // under 14 days left at the refresh
+		{google, "INSPECTOR_ACCOUNT", "other"},
 		{google, "KEEP_VERSIONS", "0"},
 		{google, "KEEP_VERSIONS", "99999999999999999999"},
 		{google, "PASS_TIMEOUT", "30s"},

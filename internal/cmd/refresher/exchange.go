@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
@@ -40,12 +41,12 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return onboard(ctx, e, account, create, p, func(ctx context.Context, client *graph.Client) (string, error) {
+				return onboard(ctx, e, account, create, p, func(ctx context.Context, client *graph.Client) (obtained, error) {
 					tok, err := client.Exchange(ctx, appSecret, short)
 					if err != nil {
-						return "", fmt.Errorf("exchanging the short-lived token: %w", err)
+						return obtained{}, fmt.Errorf("exchanging the short-lived token: %w", err)
 					}
-					return tok.AccessToken, nil
+					return obtained{token: tok.AccessToken, expiresIn: tok.ExpiresIn, receivedAt: time.Now()}, nil
 				})
 			},
 		}

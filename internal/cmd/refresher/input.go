@@ -58,11 +58,13 @@ func readSecret(e *env, path, what, flagName string) (string, error) {
 	if v == "" {
 		return "", usagef("no %s given: pipe it on standard input or use %s", what, flagName)
 	}
-	if strings.ContainsAny(v, " \t\r\n\"'") {
-		return "", usagef("the %s has inner whitespace or quotes; give the bare value only", what)
-	}
 	if !payload.TokenFits(v) {
 		return "", usagef("the %s is %d bytes long, too long to store in a secret (at most %d bytes with the user's ID and name); Threads and Instagram tokens are a few hundred characters", what, len(v), payload.MaxSize)
+	}
+	// The one token rule (payload.CheckToken), the one Meta's answers meet:
+	// what is stored can always be read back.
+	if err := payload.CheckToken(v); err != nil {
+		return "", usagef("the %s is not usable (%s); give the bare value only", what, strings.TrimPrefix(err.Error(), payload.ErrTokenShape.Error()+": "))
 	}
 	return v, nil
 }

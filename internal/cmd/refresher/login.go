@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
@@ -59,7 +60,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return onboard(ctx, e, account, create, p, func(ctx context.Context, client *graph.Client) (string, error) {
+				return onboard(ctx, e, account, create, p, func(ctx context.Context, client *graph.Client) (obtained, error) {
 					return login(ctx, e, client, loginRequest{appID: appID, appSecret: secret, redirectURI: redirectURI, scopes: scopes})
 				})
 			},
@@ -75,33 +76,33 @@ type loginRequest struct {
 // login runs Meta's authorization code flow by hand: the person opens the
 // URL, approves, and pastes back where they landed. The code becomes a
 // short-lived token, and that a long-lived one.
-func login(ctx context.Context, e *env, client *graph.Client, r loginRequest) (string, error) {
+func login(ctx context.Context, e *env, client *graph.Client, r loginRequest) (obtained, error) {
 	state, err := randomState()
 	if err != nil {
-		return "", err
+		return obtained{}, err
 	}
 	p := client.Platform()
 	fmt.Fprintf(e.stderr, "Open this URL in a browser, log in and approve the app:\n\n  %s\n\n",
 		p.AuthorizeURL("", r.appID, r.redirectURI, r.scopes, state))
 	line, err := readLine(e, "Then paste the URL you were redirected to (or just the code) and press Enter:\n> ")
 	if err != nil {
-		return "", err
+		return obtained{}, err
 	}
 	code, err := codeFrom(line, state, p.Name)
 	if err != nil {
-		return "", err
+		return obtained{}, err
 	}
 	short, err := client.ExchangeCode(ctx, graph.CodeRequest{
 		ClientID: r.appID, ClientSecret: r.appSecret, Code: code, RedirectURI: r.redirectURI,
 	})
 	if err != nil {
-		return "", fmt.Errorf("exchanging the authorization code: %w", err)
+		return obtained{}, fmt.Errorf("exchanging the authorization code: %w", err)
 	}
 	long, err := client.Exchange(ctx, r.appSecret, short.AccessToken)
 	if err != nil {
-		return "", fmt.Errorf("exchanging the short-lived token for a long-lived one: %w", err)
+		return obtained{}, fmt.Errorf("exchanging the short-lived token for a long-lived one: %w", err)
 	}
-	return long.AccessToken, nil
+	return obtained{token: long.AccessToken, expiresIn: long.ExpiresIn, receivedAt: time.Now()}, nil
 }
 
 // codeFrom takes the code out of what was pasted: the redirected URL (whose

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 )
 
 // managedLabels mark secrets this tool creates, as Terraform's do.
@@ -41,8 +44,8 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return onboard(ctx, e, account, create, p, func(context.Context, *graph.Client) (string, error) {
-					return token, nil
+				return onboard(ctx, e, account, create, p, func(context.Context, *graph.Client) (obtained, error) {
+					return obtained{token: token}, nil
 				})
 			},
 		}
@@ -61,11 +64,20 @@ func onboardEnv(lookup config.LookupFunc, account string) config.LookupFunc {
 	}
 }
 
+// obtained is a long-lived token as onboarding got it.
+type obtained struct {
+	token string
+	// expiresIn is the expires_in of the answer that issued it (exchange,
+	// login); zero for a token a person pasted (add).
+	expiresIn  int64
+	receivedAt time.Time
+}
+
 // onboard gets a long-lived token of platform p from obtain, checks it with
-// the platform (/me), and stores it as a new version of the account's
-// secret, with the platform and the user's ID and name beside it. The next
-// pass adopts that version.
-func onboard(ctx context.Context, e *env, account string, create bool, p platform, obtain func(context.Context, *graph.Client) (string, error)) error {
+// the platform (/me), asks Meta for its clocks, and stores it as a new
+// version of the account's secret, with the platform, the user's ID and
+// name and the clocks beside it. The next pass adopts that version.
+func onboard(ctx context.Context, e *env, account string, create bool, p platform, obtain func(context.Context, *graph.Client) (obtained, error)) error {
 	sub := *e
 	sub.lookup = onboardEnv(e.lookup, account)
 	svc, _, err := start(ctx, &sub)
@@ -90,14 +102,15 @@ func onboard(ctx context.Context, e *env, account string, create bool, p platfor
 	}
 
 	client := svc.Platforms[p.id]
-	token, err := obtain(ctx, client)
+	got, err := obtain(ctx, client)
 	if err != nil {
 		return fmt.Errorf("account %s: %w", account, err)
 	}
-	user, err := client.Me(ctx, token)
+	user, err := client.Me(ctx, got.token)
 	if err != nil {
 		return fmt.Errorf("account %s: checking the token with %s: %w", account, p.Name, err)
 	}
+	clocks, said := learnClocks(ctx, svc, client, p, got)
 
 	// Nothing is created until the platform has accepted the token.
 	switch {
@@ -111,16 +124,48 @@ func onboard(ctx context.Context, e *env, account string, create bool, p platfor
 		}
 	}
 
-	v, err := svc.Secrets().Add(ctx, a, payload.NewFor(p.id, token, user.ID, user.Username))
+	v, err := svc.Secrets().Add(ctx, a, payload.NewWithClocks(p.id, got.token, user.ID, user.Username, clocks))
 	if err != nil {
 		return fmt.Errorf("account %s: storing the token: %w", account, err)
 	}
 	fmt.Fprintf(e.stdout, "Stored the token of %s as version %d of %s.\n", describeUser(p, user), v.Number, a.Secret)
+	fmt.Fprintln(e.stdout, said)
 	if svc.Config.Store == config.StoreGoogle && !listed(e.lookup, account) {
 		fmt.Fprintf(e.stdout, "Note: %s is not in THREADS_SECRETS here; the deployed function refreshes only the secrets it lists.\n", account)
 	}
 	fmt.Fprintln(e.stdout, "The next pass adopts it and keeps it alive; check with `refresher status`.")
 	return nil
+}
+
+// learnClocks asks Meta for the token's clocks (with the inspector
+// account's token where INSPECTOR_ACCOUNT names one of this platform, else
+// with the token itself); where Meta will not say, the answer's expires_in
+// gives them. It returns them and one line telling the person what is
+// known.
+func learnClocks(ctx context.Context, svc *service.Service, client *graph.Client, p platform, got obtained) (payload.Clocks, string) {
+	credential := got.token
+	if id := svc.Config.InspectorAccount; id != "" {
+		if _, raw, err := refresh.Current(ctx, svc.Secrets(), svc.Account(id)); err == nil {
+			if ip, err := payload.Parse(raw); err == nil && ip.Platform() == p.id {
+				credential = ip.Token()
+			}
+		}
+	}
+	info, err := client.Inspect(ctx, credential, got.token)
+	if err == nil && info.Valid && !info.ExpiresAt.IsZero() {
+		c := payload.Clocks{IssuedAt: info.IssuedAt, ExpiresAt: info.ExpiresAt, DataAccessExpiresAt: info.DataAccessExpiresAt, FromMeta: true}
+		said := fmt.Sprintf("%s says the token expires %s (in %s)", p.Name, minute(info.ExpiresAt), human(time.Until(info.ExpiresAt)))
+		if !c.DataAccessExpiresAt.IsZero() {
+			said += fmt.Sprintf(", and the app may read the account's data until %s, when a new login renews it", minute(c.DataAccessExpiresAt))
+		}
+		return c, said + "."
+	}
+	if got.expiresIn > 0 {
+		expires := got.receivedAt.Add(time.Duration(got.expiresIn) * time.Second)
+		return payload.Clocks{IssuedAt: got.receivedAt, ExpiresAt: expires},
+			fmt.Sprintf("The token expires %s (in %s), as %s's answer said.", minute(expires), human(time.Until(expires)), p.Name)
+	}
+	return payload.Clocks{}, fmt.Sprintf("%s does not say when this token was issued; the next pass finds out, and refreshes it at once if it is due.", p.Name)
 }
 
 // listed reports whether THREADS_SECRETS names account.

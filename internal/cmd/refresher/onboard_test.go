@@ -18,7 +18,10 @@ func wantStored(t *testing.T, w *world, account, token string, u user) {
 }
 
 // wantStoredFor is wantStored for a platform other than Threads, whose
-// payload names it ("" for Threads).
+// payload names it ("" for Threads). Beside the token and its user, the
+// payload records the token's clocks: Meta's, on Threads (debug_token);
+// on Instagram, which has no inspection, those of the answer that issued
+// it (exchange, login), or none (add).
 func wantStoredFor(t *testing.T, w *world, account, platform, token string, u user) {
 	t.Helper()
 	vs := w.versions(account)
@@ -27,8 +30,25 @@ func wantStoredFor(t *testing.T, w *world, account, platform, token string, u us
 	}
 	got := w.newest(account)
 	want := map[string]any{"access_token": token, "user_id": u.id, "username": u.name}
+	fake := w.th
 	if platform != "" {
 		want["platform"] = platform
+		fake = w.ig
+	}
+	info, _ := fake.Info(token)
+	unix := func(t time.Time) any { return float64(t.Unix()) }
+	switch {
+	case platform == "":
+		want["clocks_from"], want["issued_at"], want["expires_at"] = "meta", unix(info.IssuedAt), unix(info.ExpiresAt)
+		want["data_access_expires_at"] = unix(fake.DataAccess(u.id))
+	case got["clocks_from"] != nil:
+		// The answer's expires_in, counted from when onboarding got it.
+		want["clocks_from"] = "refresh"
+		issued, _ := got["issued_at"].(float64)
+		want["issued_at"], want["expires_at"] = issued, issued+threadsfake.DefaultExpiresIn
+		if d := time.Unix(int64(issued), 0).Sub(info.IssuedAt); d <= -time.Second || d > time.Minute {
+			t.Errorf("issued_at %v is not when the token was issued (%v)", got["issued_at"], info.IssuedAt)
+		}
 	}
 	if len(got) != len(want) {
 		t.Errorf("stored payload has fields %v, want exactly %v", keys(got), keys(want))
@@ -209,5 +229,40 @@ func TestAddRefusedToken(t *testing.T) {
 			wantAccountFailure(t, tt.name+" token", w.runIn(tt.token+"\n", "add", "main"), tt.message)
 		}
 		wantNothingStored(t, w, "main")
+	})
+}
+
+// TestAddOldTokenIsRefreshedAtOnce: a token Meta issued 59.5 days ago,
+// added now, has 12 hours left. `add` says so, from Meta's inspection, and
+// the first pass refreshes it. An Instagram token, which Meta will not
+// inspect, is refreshed by the first pass too: its age is unknown, and a
+// refresh is the way to find out.
+func TestAddOldTokenIsRefreshedAtOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		if w.kind == google {
+			w.terraform("main")
+			w.terraform("shop")
+		}
+		old := w.longLived(w.newUser("main"), 59*day+12*time.Hour)
+		r := w.runIn(old+"\n", "add", "main")
+		if r.code != 0 || !strings.Contains(r.stdout, "Threads says the token expires ") || !strings.Contains(r.stdout, "(in 11h59m") && !strings.Contains(r.stdout, "(in 12h0m") {
+			t.Fatalf("add: %v, want it to say the token has 12 hours left", r)
+		}
+		igOld := w.issue(w.ig, true, w.newUser("shop"), 59*day+12*time.Hour)
+		r = w.runIn(igOld+"\n", "add", "--platform", "instagram", "shop")
+		if r.code != 0 || !strings.Contains(r.stdout, "Instagram does not say when this token was issued") {
+			t.Fatalf("add --platform instagram: %v, want it to say the age is unknown", r)
+		}
+		w.env["THREADS_SECRETS"] = "main,shop"
+		r = w.run("run")
+		rep := parseReport(t, r.stdout)
+		for _, account := range []string{"main", "shop"} {
+			if a := accountIn(t, rep, account); a.Result != "refreshed" || a.HoursLeft == nil || *a.HoursLeft < 700 {
+				t.Errorf("%s: %+v, want refreshed, with weeks left", account, a)
+			}
+		}
+		if n := w.th.TooYoungRefreshes() + w.ig.TooYoungRefreshes(); n != 0 {
+			t.Errorf("%d refreshes of a token younger than 24 hours", n)
+		}
 	})
 }

@@ -24,6 +24,9 @@ type accountJSON struct {
 	Platform    string `json:"platform"`
 	RefreshedAt string `json:"refreshedAt"`
 	ExpiresAt   string `json:"expiresAt"`
+	// ExpiryFrom is meta, refresh or estimate (issue 15).
+	ExpiryFrom          string `json:"expiryFrom"`
+	DataAccessExpiresAt string `json:"dataAccessExpiresAt"`
 	// HoursLeft is a JSON number: a string would not decode.
 	HoursLeft *int   `json:"hoursLeft"`
 	Error     string `json:"error"`
@@ -49,10 +52,19 @@ func parseReport(t *testing.T, s string) passJSON {
 		t.Fatalf("report lacks accounts, refreshed or failed:\n%s", s)
 	}
 	for _, a := range r.Accounts {
-		for _, ts := range []string{a.RefreshedAt, a.ExpiresAt} {
+		for _, ts := range []string{a.RefreshedAt, a.ExpiresAt, a.DataAccessExpiresAt} {
 			if _, err := time.Parse(time.RFC3339, ts); ts != "" && err != nil {
 				t.Errorf("%s: time %q is not RFC 3339", a.Account, ts)
 			}
+		}
+		switch a.ExpiryFrom {
+		case "meta", "refresh", "estimate":
+		case "":
+			if a.ExpiresAt != "" {
+				t.Errorf("%s: expiresAt without expiryFrom", a.Account)
+			}
+		default:
+			t.Errorf("%s: expiryFrom %q, want meta, refresh or estimate", a.Account, a.ExpiryFrom)
 		}
 	}
 	return r

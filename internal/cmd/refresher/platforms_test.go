@@ -68,8 +68,10 @@ func TestThreadsAndInstagramInOnePass(t *testing.T) {
 		if th, ig := w.th.Calls(threadsfake.PathRefresh), w.ig.Calls(threadsfake.PathRefresh); th != 2 || ig != 1 {
 			t.Errorf("refresh calls: Threads %d, Instagram %d; want 2 (main, bare) and 1 (shop)", th, ig)
 		}
-		if n := w.th.TotalCalls() + w.ig.TotalCalls(); n != 3 {
-			t.Errorf("%d calls to Meta, want the 3 refreshes only", n)
+		// Besides, Threads inspects each adopted token and each new one;
+		// Instagram has no inspection.
+		if n, insp := w.th.TotalCalls()+w.ig.TotalCalls(), w.th.Calls(threadsfake.PathDebugToken); n != 7 || insp != 4 {
+			t.Errorf("%d calls to Meta, %d inspections; want the 3 refreshes and 4 Threads inspections", n, insp)
 		}
 
 		p := w.newest("shop")

@@ -236,8 +236,8 @@ func TestStatus(t *testing.T) {
 			t.Errorf("the note below the table is %q, want %q", lines[3], want)
 		}
 		lines = lines[:3]
-		header := strings.Fields(strings.ReplaceAll(lines[0], "LAST ERROR", "LAST_ERROR"))
-		want := []string{"ACCOUNT", "PLATFORM", "USER", "STATUS", "REFRESHED", "EXPIRES", "LEFT", "LAST_ERROR"}
+		header := strings.Fields(strings.NewReplacer("LAST ERROR", "LAST_ERROR", "DATA ACCESS", "DATA_ACCESS").Replace(lines[0]))
+		want := []string{"ACCOUNT", "PLATFORM", "USER", "STATUS", "REFRESHED", "EXPIRES", "DATA_ACCESS", "LEFT", "LAST_ERROR"}
 		if strings.Join(header, " ") != strings.Join(want, " ") {
 			t.Errorf("header %q, want columns %v", lines[0], want)
 		}
@@ -245,7 +245,9 @@ func TestStatus(t *testing.T) {
 		for _, l := range lines[1:] {
 			row[strings.Fields(l)[0]] = l
 		}
-		for _, want := range []string{" threads ", "@user_main", " ok ", " ago)", "Z  59d23h "} {
+		// Meta's expiry (debug_token), and the app's access to the
+		// account's data, which ends 90 days after the login.
+		for _, want := range []string{" threads ", "@user_main", " ok ", " ago)", "Z (meta) ", "Z  59d23h "} {
 			if !strings.Contains(row["main"], want) {
 				t.Errorf("main's row lacks %q: %q", want, row["main"])
 			}

@@ -34,7 +34,7 @@ func init() {
 				"  refresher status --warn-within 336h || mail -s 'Threads token needs you' me@example.com",
 			flags: func(fs *flag.FlagSet) {
 				fs.BoolVar(&o.asJSON, "json", false, "print JSON for scripts instead of a table")
-				fs.Func("warn-within", "exit 3 when a token dies within this Go `duration` (336h is 14 days), or an account is failing or needs_reauth", o.setWarnWithin)
+				fs.Func("warn-within", "exit 3 when a token dies, or the app's access to an account's data ends, within this Go `duration` (336h is 14 days), or an account is failing or needs_reauth", o.setWarnWithin)
 			},
 			run: func(ctx context.Context, e *env, args []string) error {
 				return status(ctx, e, args, o)
@@ -120,8 +120,9 @@ func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 }
 
 // needsAttention says why an account trips --warn-within: its state is
-// failing or needs_reauth, or its token dies sooner than within (expiresAt -
-// now < within). An account without state (unknown) has no known expiry and
+// failing or needs_reauth, or its token dies, or the app's access to the
+// user's data ends, sooner than within (whichever comes first; the report
+// names which). An account without state (unknown) has no known expiry and
 // does not trip it: a pass records one.
 func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration) string {
 	// The stored status counts, also while a pass holds the account (busy).
@@ -135,11 +136,16 @@ func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration
 	case refresh.StatusNeedsReauth:
 		return string(stored) + ": log in again with " + reauthCommands(r)
 	}
-	expires, err := time.Parse(time.RFC3339, r.ExpiresAt)
-	if err != nil {
+	end, which := r.LifeEnds()
+	if end.IsZero() {
 		return ""
 	}
-	switch left := expires.Sub(now); {
+	left := end.Sub(now)
+	switch {
+	case which == refresh.LifeDataAccess && left <= 0:
+		return "the app's access to the account's data ended " + human(-left) + " ago; log in again, a refresh does not renew it"
+	case which == refresh.LifeDataAccess && left < within:
+		return "the app's access to the account's data ends in " + human(left) + "; log in again before then, a refresh does not renew it"
 	case left <= 0:
 		return "token expired " + human(-left) + " ago"
 	case left < within:
@@ -216,14 +222,18 @@ func owners(ctx context.Context, svc *service.Service, accounts []refresh.Accoun
 func printTable(w io.Writer, rep refresh.Report, owners []owner, now time.Time, colour bool) {
 	var plain bytes.Buffer
 	tw := tabwriter.NewWriter(&plain, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tPLATFORM\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tLEFT\tLAST ERROR")
+	fmt.Fprintln(tw, "ACCOUNT\tPLATFORM\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tDATA ACCESS\tLEFT\tLAST ERROR")
 	for i, r := range rep.Accounts {
 		lastErr := r.Error
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, r.Result,
-			ago(r.RefreshedAt, now), when(r.ExpiresAt), lifeLeft(r.ExpiresAt, now), lastErr)
+		expires := when(r.ExpiresAt)
+		if r.ExpiresAt != "" {
+			expires += " (" + r.ExpiryFrom + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, r.Result,
+			ago(r.RefreshedAt, now), expires, when(r.DataAccessExpiresAt), lifeLeft(r, now), lastErr)
 	}
 	tw.Flush()
 	if !colour {
@@ -296,20 +306,31 @@ func when(ts string) string {
 	if err != nil {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02 15:04Z")
+	return minute(t)
 }
 
-// lifeLeft is the token's remaining life: "13d4h", "expired 2h0m ago", or
-// "-" when the expiry is unknown.
-func lifeLeft(expiresAt string, now time.Time) string {
-	t, err := time.Parse(time.RFC3339, expiresAt)
-	if err != nil {
+// minute prints a time for people, to the minute.
+func minute(t time.Time) string { return t.UTC().Format("2006-01-02 15:04Z") }
+
+// lifeLeft is the time until the earlier of the token's expiry and its
+// data-access expiry: "13d4h", "4d2h (data access)", "expired 2h0m ago",
+// or "-" when neither is known.
+func lifeLeft(r refresh.AccountReport, now time.Time) string {
+	end, which := r.LifeEnds()
+	if end.IsZero() {
 		return "-"
 	}
-	if d := t.Sub(now); d > 0 {
-		return human(d)
+	note := ""
+	if which == refresh.LifeDataAccess {
+		note = " (data access)"
 	}
-	return "expired " + human(now.Sub(t)) + " ago"
+	if d := end.Sub(now); d > 0 {
+		return human(d) + note
+	}
+	if which == refresh.LifeDataAccess {
+		return "data access ended " + human(now.Sub(end)) + " ago"
+	}
+	return "expired " + human(now.Sub(end)) + " ago"
 }
 
 // human prints a duration the way people say it: 3d4h, 5h12m, 40s.

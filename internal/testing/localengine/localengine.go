@@ -62,7 +62,7 @@ func New(t testing.TB, opts ...threadsfake.Option) *Rig {
 	r.Logger = logging.New(&r.Logs, slog.LevelDebug)
 	r.Engine = &refresh.Engine{
 		Secrets: store, States: store, Accounts: store.Accounts, Logger: r.Logger,
-		Platforms: map[string]refresh.TokenRefresher{
+		Platforms: map[string]refresh.Platform{
 			payload.PlatformThreads: threads.New(r.TH.URL(), ThreadsTimeout, nil).Refresher(),
 		},
 		RefreshAfter: 24 * time.Hour, KeepVersions: 2, Concurrency: 4, ThreadsTimeout: ThreadsTimeout,

@@ -31,6 +31,10 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	if s.refuseLocked(w, t, now) {
 		return
 	}
+	if s.dataAccessEndedLocked(t, now) {
+		writeDataAccessEnded(w)
+		return
+	}
 	if now.Sub(t.issuedAt) < MinRefreshAge {
 		// Undocumented; the fake's choice. Counted so that tests can assert
 		// it never happens.
@@ -123,7 +127,8 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.used = true
-	s.writeCodeAnswer(w, s.issueLocked(c.userID, c.username, false, now), c.userID)
+	now = s.loginLocked(c.userID, now)
+	s.writeCodeAnswer(w, s.issueLocked(c.userID, c.username, ShortLivedLifetime, false, now), c.userID)
 }
 
 // me serves GET /v1.0/me (Threads) or /v26.0/me (Instagram).
@@ -141,6 +146,10 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.refuseLocked(w, t, s.nowLocked()) {
+		return
+	}
+	if s.dataAccessEndedLocked(t, s.nowLocked()) {
+		writeDataAccessEnded(w)
 		return
 	}
 	var fields []string
@@ -171,10 +180,11 @@ func (s *Server) refuseLocked(w http.ResponseWriter, t *tokenState, now time.Tim
 }
 
 // answerLongLivedLocked issues a long-lived token to t's user and answers it
-// as the refresh and exchange endpoints do.
+// as the refresh and exchange endpoints do. The token lives exactly the
+// expires_in the answer gives (Meta: "use the value").
 func (s *Server) answerLongLivedLocked(w http.ResponseWriter, t *tokenState, now time.Time) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": s.issueLocked(t.userID, t.username, true, now),
+		"access_token": s.issueLocked(t.userID, t.username, time.Duration(s.expiresIn)*time.Second, true, now),
 		"token_type":   "bearer",
 		"expires_in":   s.expiresIn,
 	})

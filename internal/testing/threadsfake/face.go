@@ -12,6 +12,9 @@ type face struct {
 	refreshGrant  string
 	exchangeGrant string
 	mePath        string
+	// debugTokenPath serves token inspection; "" for none (Instagram, whose
+	// fake then answers it as any unknown path).
+	debugTokenPath string
 	// meIDField is the field of /me's answer holding the user's ID.
 	meIDField string
 	// apiException is the platform's own Graph error type.
@@ -25,7 +28,7 @@ type face struct {
 var (
 	threadsFace = face{
 		tokenPrefix: "THAA", refreshGrant: "th_refresh_token", exchangeGrant: "th_exchange_token",
-		mePath: PathMe, meIDField: "id", apiException: "THApiException",
+		mePath: PathMe, debugTokenPath: PathDebugToken, meIDField: "id", apiException: "THApiException",
 	}
 	instagramFace = face{
 		tokenPrefix: "IGAA", refreshGrant: "ig_refresh_token", exchangeGrant: "ig_exchange_token",

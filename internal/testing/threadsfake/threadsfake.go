@@ -42,6 +42,8 @@ const (
 	PathExchange = "/access_token"
 	PathCode     = "/oauth/access_token"
 	PathMe       = "/v1.0/me"
+	// PathDebugToken is Threads' token inspection; Instagram has none.
+	PathDebugToken = "/v1.0/debug_token"
 	// PathInstagramMe is Instagram's /me, at the Graph API version its
 	// reference shows.
 	PathInstagramMe = "/v26.0/me"
@@ -76,8 +78,9 @@ func Latency(d time.Duration) Option {
 	return func(s *Server) { s.latency = d }
 }
 
-// ExpiresIn sets the expires_in of exchange and refresh answers. Issued
-// tokens still live LongLivedLifetime.
+// ExpiresIn sets the expires_in of exchange and refresh answers, and the
+// life of the tokens they issue. Tokens a test issues itself
+// (IssueLongLived) live LongLivedLifetime.
 func ExpiresIn(seconds int64) Option {
 	return func(s *Server) { s.expiresIn = seconds }
 }
@@ -113,16 +116,22 @@ type Server struct {
 	retireOnRefresh bool
 	face            face
 	flatCode        bool
+	// testers are the users whose tokens may inspect others (debug_token);
+	// nil means every user.
+	testers map[string]bool
 	// oauth serves Instagram's code exchange; nil for Threads, whose Graph
 	// host exchanges codes itself.
 	oauth *httptest.Server
 
-	mu       sync.Mutex
-	now      time.Time // zero: the real clock
-	tokens   map[string]*tokenState
-	order    []string // tokens in issue order
-	codes    map[string]*codeState
-	queue    []queued
+	mu     sync.Mutex
+	now    time.Time // zero: the real clock
+	tokens map[string]*tokenState
+	order  []string // tokens in issue order
+	codes  map[string]*codeState
+	queue  []queued
+	// grants is, by user, when the app's access to the user's data ends
+	// (debug_token's data_access_expires_at).
+	grants   map[string]time.Time
 	calls    map[string]int
 	total    int
 	tooYoung int
@@ -147,6 +156,8 @@ type codeState struct {
 type queued struct {
 	path string
 	f    Failure
+	// raw, when set, is answered instead of a Failure (AnswerNext).
+	raw *Answer
 }
 
 // TokenInfo is what the fake knows of a token it issued.
@@ -170,6 +181,7 @@ func New(opts ...Option) *Server {
 		expiresIn: DefaultExpiresIn,
 		tokens:    map[string]*tokenState{},
 		codes:     map[string]*codeState{},
+		grants:    map[string]time.Time{},
 		calls:     map[string]int{},
 		face:      threadsFace,
 	}
@@ -261,28 +273,27 @@ func (s *Server) nowLocked() time.Time {
 }
 
 // IssueLongLived issues a long-lived token for the user, valid 60 days from
-// issuedAt (zero: now).
+// issuedAt (zero: now), as a login does: the app's access to the user's
+// data runs until 90 days after it, unless SetDataAccess said otherwise.
 func (s *Server) IssueLongLived(userID, username string, issuedAt time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.issueLocked(userID, username, true, issuedAt)
+	issuedAt = s.loginLocked(userID, issuedAt)
+	return s.issueLocked(userID, username, LongLivedLifetime, true, issuedAt)
 }
 
 // IssueShortLived issues a short-lived token for the user, valid 1 hour
-// from issuedAt (zero: now).
+// from issuedAt (zero: now), as a login does.
 func (s *Server) IssueShortLived(userID, username string, issuedAt time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.issueLocked(userID, username, false, issuedAt)
+	issuedAt = s.loginLocked(userID, issuedAt)
+	return s.issueLocked(userID, username, ShortLivedLifetime, false, issuedAt)
 }
 
-func (s *Server) issueLocked(userID, username string, longLived bool, issuedAt time.Time) string {
+func (s *Server) issueLocked(userID, username string, life time.Duration, longLived bool, issuedAt time.Time) string {
 	if issuedAt.IsZero() {
 		issuedAt = s.nowLocked()
-	}
-	life := ShortLivedLifetime
-	if longLived {
-		life = LongLivedLifetime
 	}
 	tok := s.face.tokenPrefix + randomBase62(180)
 	s.tokens[tok] = &tokenState{
@@ -407,21 +418,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, oauth bool) {
 		// Drop the connection rather than answer an empty 200.
 		panic(http.ErrAbortHandler)
 	}
-	if f != 0 {
-		s.fail(w, r, f)
+	switch {
+	case f.raw != nil:
+		f.raw.write(w)
+		return
+	case f.f != 0:
+		s.fail(w, r, f.f)
 		return
 	}
 	s.route(w, r, oauth)
 }
 
-func (s *Server) takeFailureLocked(path string) Failure {
+func (s *Server) takeFailureLocked(path string) queued {
 	for i, q := range s.queue {
 		if q.path == "" || q.path == path {
 			s.queue = append(s.queue[:i], s.queue[i+1:]...)
-			return q.f
+			return q
 		}
 	}
-	return 0
+	return queued{}
 }
 
 // wait sleeps d and reports whether the request is still worth answering.
@@ -450,6 +465,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, oauth bool) {
 		s.exchange(w, r)
 	case PathCode:
 		s.exchangeCode(w, r)
+	case s.face.debugTokenPath:
+		s.debugToken(w, r)
 	case s.face.mePath:
 		s.me(w, r)
 	default:
