@@ -25,18 +25,38 @@ import (
 // refresh tells the real one. The data-access clock does not make a token
 // due: Meta does not say that a refresh extends it, only a new login; it
 // is reported (hoursLeft) so that a person logs in again.
-func (e *Engine) due(st State, now time.Time) bool {
+func (e *Engine) due(st State, now time.Time) bool { return !now.Before(e.dueAt(st)) }
+
+// dueAt is the instant the token st records comes due by the rule above,
+// so that the pass (due) and the watchdog (Watch, which asks since when an
+// account has waited) cannot disagree.
+func (e *Engine) dueAt(st State) time.Time {
 	// Issue times come in whole seconds (Meta's issued_at, the payload's
 	// note): the token may have been issued up to a second later. Counting
 	// from the end of that second never takes a token for older than it
 	// is (one 23h59m59.4s old is not sent to be refreshed because its
 	// issue time was rounded down); a time the refresher took itself is
 	// later than Meta's anyway.
-	age := now.Sub(st.IssuedAt) - time.Second
-	if age < MinRefreshAge {
-		return false
+	born := st.IssuedAt.Add(time.Second)
+	at := born.Add(e.RefreshAfter)
+	switch {
+	case st.ExpiryFrom == ClockEstimate, st.ExpiresAt.IsZero():
+		// An estimate or an unknown expiry is short: due at the youngest
+		// age Meta refreshes.
+		at = born
+	case st.ExpiresAt.Add(-DueMargin).Before(at):
+		// Less than DueMargin left: due from the first instant past
+		// ExpiresAt - DueMargin.
+		at = st.ExpiresAt.Add(-DueMargin + time.Nanosecond)
 	}
-	return age >= e.RefreshAfter || st.ExpiryFrom == ClockEstimate || st.ExpiresAt.Sub(now) < DueMargin
+	return latest(at, born.Add(MinRefreshAge))
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // fresh reports whether an account can be left alone without any further

@@ -85,6 +85,12 @@ func (r AccountReport) LifeEnds() (time.Time, string) {
 	if expires.IsZero() && dataAccess.IsZero() {
 		expires, dataAccess = parseStamp(r.ExpiresAt), parseStamp(r.DataAccessExpiresAt)
 	}
+	return lifeEnds(expires, dataAccess)
+}
+
+// lifeEnds is the earlier of a token's expiry and its data-access expiry,
+// and which it is; the zero time when neither is known.
+func lifeEnds(expires, dataAccess time.Time) (time.Time, string) {
 	switch {
 	case expires.IsZero() && dataAccess.IsZero():
 		return time.Time{}, ""

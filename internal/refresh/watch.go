@@ -26,7 +26,8 @@ type Watch struct {
 	// tried, for an account that was tried and is due again).
 	OldestOverdue string `json:"oldestOverdue,omitempty"`
 	OverdueHours  int    `json:"overdueHours,omitempty"`
-	// FirstToDie is the account whose token expires first, FirstExpiresAt
+	// FirstToDie is the account whose token's life ends first (the earlier
+	// of its expiry and its data-access expiry), FirstExpiresAt
 	// when (RFC 3339) and HoursLeft its remaining life in whole hours,
 	// rounded down, negative once expired; unset without any known expiry.
 	FirstToDie     string `json:"firstToDie,omitempty"`
@@ -67,7 +68,7 @@ func (e *Engine) Watch(ctx context.Context, overdueAfter time.Duration) (Watch, 
 			w.Unprocessed++
 			continue
 		}
-		if exp := st.ExpiresAt; !exp.IsZero() && (first.IsZero() || exp.Before(first)) {
+		if exp, _ := lifeEnds(st.ExpiresAt, st.DataAccessExpiresAt); !exp.IsZero() && (first.IsZero() || exp.Before(first)) {
 			first, w.FirstToDie = exp, a.ID
 		}
 		since := e.expectedBy(st)
@@ -98,7 +99,7 @@ func (e *Engine) expectedBy(st State) time.Time {
 	if st.RefreshedAt.IsZero() {
 		return st.LastAttemptAt
 	}
-	if due := st.RefreshedAt.Add(e.RefreshAfter); due.After(st.LastAttemptAt) {
+	if due := e.dueAt(st); due.After(st.LastAttemptAt) {
 		return due
 	}
 	return st.LastAttemptAt

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
 // TestWatch: the pipeline check counts the accounts that no pass has
@@ -85,6 +86,35 @@ func TestWatch(t *testing.T) {
 		h.Clock.Advance(grace + time.Hour)
 		if w := h.watch(grace); w.Overdue != 1 || w.OldestOverdue != "dead" || w.OverdueHours != 4 {
 			t.Errorf("needs_reauth, not tried for 4 h: %+v, want overdue for 4 h", w)
+		}
+	})
+
+	t.Run("Meta's clocks", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, nil)
+		h.seed("main", 72*time.Hour)
+		h.seed("private", 72*time.Hour)
+		until := h.Clock.Now().Add(5 * day)
+		h.TH.SetDataAccess("1789private", until)
+		h.pass()
+		// The private account's token lives 60 days, but the app's access
+		// to its data ends in 5: that is the life the watchdog names.
+		if w := h.watch(grace); w.FirstToDie != "private" || w.FirstExpiresAt != stamp(until) {
+			t.Errorf("%+v, want private first, at its data-access expiry %s", w, stamp(until))
+		}
+	})
+
+	t.Run("due by remaining life", func(t *testing.T) {
+		t.Parallel()
+		// Meta answers refreshes with 10 days of life: under DueMargin, so
+		// the token is due at 24 h, not at REFRESH_AFTER, and the watchdog
+		// counts from then.
+		h := newHarness(t, func(e *refresh.Engine) { e.RefreshAfter = 40 * day }, threadsfake.ExpiresIn(10*24*3600))
+		h.seed("short", 41*day) // due by age: refreshed now
+		h.pass()
+		h.Clock.Advance(24*time.Hour + grace + time.Minute)
+		if w := h.watch(grace); w.Overdue != 1 || w.OldestOverdue != "short" {
+			t.Errorf("a day and the allowed wait after a refresh to 10 days: %+v, want short overdue", w)
 		}
 	})
 

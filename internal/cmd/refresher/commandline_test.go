@@ -173,7 +173,7 @@ func TestStatusShowsAHeldLease(t *testing.T) {
 		if r.code != 0 || got.Result != "busy" || got.LeaseOwner != owner || got.LeaseExpiresAt != until.Format(time.RFC3339) {
 			t.Errorf("status --json with a held lease: %+v, want busy held by %s until %s", got, owner, until.Format(time.RFC3339))
 		}
-		if got.ExpiresAt == "" || !strings.Contains(got.Error, "session invalidated") || *rep.Failed != 1 {
+		if got.RefreshedAt == "" || got.Platform != "threads" || !strings.Contains(got.Error, "session invalidated") || *rep.Failed != 1 {
 			t.Errorf("status --json of a busy account lost its stored state: %s", r.stdout)
 		}
 
