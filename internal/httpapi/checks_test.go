@@ -73,8 +73,9 @@ func TestPipelineCheck(t *testing.T) {
 		t.Errorf("a healthy check logged at LOG_LEVEL=error: %v", lines)
 	}
 
-	// No pass for 4 hours past due: both are overdue.
-	r.Clock.Advance(2 * time.Hour)
+	// No pass for 4 hours past due (a token is due from a second after
+	// Meta's issue time, refresh.Engine's due rule): both are overdue.
+	r.Clock.Advance(2*time.Hour + time.Minute)
 	rec, lines = r.post(`{"check":"pipeline","overdueAfter":"3h"}`)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("check answered %d %s, want 200: the check itself worked", rec.Code, rec.Body.String())
