@@ -192,6 +192,48 @@ locals {
     { at = [24, 38, 24, 16], widget = local.dashboard_widgets.pass_duration },
   ]
 
+  # What each chart asks of its metric: [metric, aligner, period in
+  # seconds, reducer across series, fields kept apart]. A distribution
+  # becomes a number through a percentile (ALIGN_MEAN, ALIGN_MIN and
+  # ALIGN_MAX are for numeric values only: Aggregation.perSeriesAligner),
+  # or stays a distribution through ALIGN_DELTA for a heatmap; a counter is
+  # summed. Each revision of the function is a series of its own, which the
+  # reducer merges.
+  dashboard_query_specs = {
+    lowest_life   = ["remaining_life", "ALIGN_PERCENTILE_50", local.dashboard_pass_seconds, "REDUCE_MIN", ["metric.label.account"]]
+    all_life      = ["remaining_life", "ALIGN_DELTA", local.dashboard_pass_seconds, "REDUCE_SUM", []]
+    results       = ["account_results", "ALIGN_SUM", 86400, "REDUCE_SUM", ["metric.label.result"]]
+    failures      = ["account_failures", "ALIGN_SUM", 86400, "REDUCE_SUM", ["metric.label.account", "metric.label.result"]]
+    passes        = ["passes_done", "ALIGN_SUM", 86400, "REDUCE_SUM", []]
+    recent_passes = ["passes_done", "ALIGN_SUM", local.no_pass_after_seconds, "REDUCE_SUM", []]
+    pass_duration = ["pass_seconds", "ALIGN_PERCENTILE_99", local.dashboard_pass_seconds, "REDUCE_MAX", []]
+  }
+
+  # The same as TimeSeriesQuery objects of the API.
+  dashboard_queries = {
+    for k, q in local.dashboard_query_specs : k => {
+      timeSeriesFilter = {
+        filter = local.dashboard_filter[q[0]]
+        aggregation = merge(
+          { alignmentPeriod = "${q[2]}s", perSeriesAligner = q[1], crossSeriesReducer = q[3] },
+          { for f, v in { groupByFields = q[4] } : f => v if length(v) > 0 },
+        )
+      }
+    }
+  }
+
+  # One data set per chart, on the left axis.
+  dashboard_data_set = {
+    for k, plot in {
+      lowest_life   = "LINE"
+      all_life      = "HEATMAP"
+      results       = "STACKED_BAR"
+      failures      = "STACKED_BAR"
+      passes        = "STACKED_BAR"
+      pass_duration = "LINE"
+    } : k => { plotType = plot, targetAxis = "Y1", timeSeriesQuery = local.dashboard_queries[k] }
+  }
+
   dashboard_widgets = {
     about = {
       title = "What this shows"
@@ -211,29 +253,13 @@ locals {
     lowest_life = {
       title = "Remaining life of the 20 accounts with the least (hours)"
       xyChart = {
-        dataSets = [{
-          plotType   = "LINE"
-          targetAxis = "Y1"
+        dataSets = [merge(local.dashboard_data_set.lowest_life, {
           timeSeriesQuery = {
-            timeSeriesFilter = {
-              filter = local.dashboard_filter["remaining_life"]
-              # A percentile is how a distribution becomes a number
-              # (ALIGN_MEAN is for numeric values only); each revision of
-              # the function is a series, merged per account.
-              aggregation = {
-                alignmentPeriod    = "${local.dashboard_pass_seconds}s"
-                perSeriesAligner   = "ALIGN_PERCENTILE_50"
-                crossSeriesReducer = "REDUCE_MIN"
-                groupByFields      = ["metric.label.account"]
-              }
-              pickTimeSeriesFilter = {
-                rankingMethod = "METHOD_LATEST"
-                numTimeSeries = 20
-                direction     = "BOTTOM"
-              }
-            }
+            timeSeriesFilter = merge(local.dashboard_queries.lowest_life.timeSeriesFilter, {
+              pickTimeSeriesFilter = { rankingMethod = "METHOD_LATEST", numTimeSeries = 20, direction = "BOTTOM" }
+            })
           }
-        }]
+        })]
         thresholds = [local.dashboard_life_threshold]
         yAxis      = { label = "hours left", scale = "LINEAR" }
       }
@@ -244,20 +270,7 @@ locals {
     all_life = {
       title = "Remaining life of every account (hours)"
       xyChart = {
-        dataSets = [{
-          plotType   = "HEATMAP"
-          targetAxis = "Y1"
-          timeSeriesQuery = {
-            timeSeriesFilter = {
-              filter = local.dashboard_filter["remaining_life"]
-              aggregation = {
-                alignmentPeriod    = "${local.dashboard_pass_seconds}s"
-                perSeriesAligner   = "ALIGN_DELTA"
-                crossSeriesReducer = "REDUCE_SUM"
-              }
-            }
-          }
-        }]
+        dataSets   = [local.dashboard_data_set.all_life]
         thresholds = [local.dashboard_life_threshold]
         yAxis      = { label = "hours left", scale = "LINEAR" }
       }
@@ -266,22 +279,8 @@ locals {
     results = {
       title = "Accounts worked on per day, by result"
       xyChart = {
-        dataSets = [{
-          plotType   = "STACKED_BAR"
-          targetAxis = "Y1"
-          timeSeriesQuery = {
-            timeSeriesFilter = {
-              filter = local.dashboard_filter["account_results"]
-              aggregation = {
-                alignmentPeriod    = "86400s"
-                perSeriesAligner   = "ALIGN_SUM"
-                crossSeriesReducer = "REDUCE_SUM"
-                groupByFields      = ["metric.label.result"]
-              }
-            }
-          }
-        }]
-        yAxis = { label = "accounts", scale = "LINEAR" }
+        dataSets = [local.dashboard_data_set.results]
+        yAxis    = { label = "accounts", scale = "LINEAR" }
       }
     }
 
@@ -290,69 +289,29 @@ locals {
     failures = {
       title = "Failures per day, by account and result"
       xyChart = {
-        dataSets = [{
-          plotType   = "STACKED_BAR"
-          targetAxis = "Y1"
-          timeSeriesQuery = {
-            timeSeriesFilter = {
-              filter = local.dashboard_filter["account_failures"]
-              aggregation = {
-                alignmentPeriod    = "86400s"
-                perSeriesAligner   = "ALIGN_SUM"
-                crossSeriesReducer = "REDUCE_SUM"
-                groupByFields      = ["metric.label.account", "metric.label.result"]
-              }
-            }
-          }
-        }]
-        thresholds = [{
-          label      = "Token not refreshed: alerts from 1"
-          value      = 1
-          targetAxis = "Y1"
-        }]
-        yAxis = { label = "failed or needs_reauth", scale = "LINEAR" }
+        dataSets   = [local.dashboard_data_set.failures]
+        thresholds = [{ label = "Token not refreshed: alerts from 1", value = 1, targetAxis = "Y1" }]
+        yAxis      = { label = "failed or needs_reauth", scale = "LINEAR" }
       }
     }
 
     passes = {
       title = "Completed passes per day"
       xyChart = {
-        dataSets = [{
-          plotType   = "STACKED_BAR"
-          targetAxis = "Y1"
-          timeSeriesQuery = {
-            timeSeriesFilter = {
-              filter = local.dashboard_filter["passes_done"]
-              aggregation = {
-                alignmentPeriod    = "86400s"
-                perSeriesAligner   = "ALIGN_SUM"
-                crossSeriesReducer = "REDUCE_SUM"
-              }
-            }
-          }
-        }]
-        yAxis = { label = "passes", scale = "LINEAR" }
+        dataSets = [local.dashboard_data_set.passes]
+        yAxis    = { label = "passes", scale = "LINEAR" }
       }
     }
 
     # The "No refresh pass completed" alert's window: the count of passes
     # over it, red below 1. (Once the whole window is empty the scorecard
-    # has no data at all, which it shows as such.)
+    # has no data at all, which it shows as such.) A scorecard's threshold
+    # has a colour and a direction, and no axis (Threshold, Monitoring API
+    # v1).
     recent_passes = {
       title = "Passes in the last ${local.no_pass_after_text}"
       scorecard = {
-        timeSeriesQuery = {
-          timeSeriesFilter = {
-            filter = local.dashboard_filter["passes_done"]
-            aggregation = {
-              alignmentPeriod    = "${local.no_pass_after_seconds}s"
-              perSeriesAligner   = "ALIGN_SUM"
-              crossSeriesReducer = "REDUCE_SUM"
-            }
-          }
-        }
-        # A scorecard's threshold has a colour and a direction, and no
-        # axis (Threshold, Monitoring API v1).
+        timeSeriesQuery = local.dashboard_queries.recent_passes
         thresholds = [{
           label     = "No refresh pass completed: alerts after ${local.no_pass_after_text} without one"
           value     = 1
@@ -368,20 +327,7 @@ locals {
     pass_duration = {
       title = "Pass duration (seconds)"
       xyChart = {
-        dataSets = [{
-          plotType   = "LINE"
-          targetAxis = "Y1"
-          timeSeriesQuery = {
-            timeSeriesFilter = {
-              filter = local.dashboard_filter["pass_seconds"]
-              aggregation = {
-                alignmentPeriod    = "${local.dashboard_pass_seconds}s"
-                perSeriesAligner   = "ALIGN_PERCENTILE_99"
-                crossSeriesReducer = "REDUCE_MAX"
-              }
-            }
-          }
-        }]
+        dataSets = [local.dashboard_data_set.pass_duration]
         thresholds = [{
           label      = "Pass deadline (PASS_TIMEOUT, ${var.timeout_seconds - 30} s): accounts past it are skipped"
           value      = var.timeout_seconds - 30
