@@ -2,8 +2,9 @@ package httpapi_test
 
 // TestAlertFields pins what the Terraform module's alerts read in the
 // function's log (README, "Logs and alerts"): the message texts, the fields
-// account, result and hoursLeft, and the severities. Renaming any of them
-// must break this test, not the alerting. function_test.go at the root pins
+// account, result and hoursLeft, the pass's seconds (which the dashboard
+// charts), and the severities. Renaming any of them must break this test,
+// not the alerting. function_test.go at the root pins
 // the lines written before a handler exists ("configuration refused", "start
 // failed; the next request tries again").
 
@@ -137,6 +138,11 @@ func TestAlertFields(t *testing.T) {
 			done++
 			if l["severity"] != "INFO" || l["accounts"] != json.Number("5") || l["refreshed"] != json.Number("1") || l["failed"] != json.Number("2") {
 				t.Errorf(`"refresh pass done" line %v, want INFO with accounts 5, refreshed 1, failed 2 as numbers`, l)
+			}
+			// The pass's duration, which the dashboard charts: a JSON
+			// number of seconds (internal/refresh measures it).
+			if s, ok := l["seconds"].(json.Number); !ok || s.String() == "" || strings.HasPrefix(s.String(), "-") {
+				t.Errorf(`"refresh pass done" line %v, want seconds as a JSON number of at least 0`, l)
 			}
 		default:
 			// Anything else is a per-account diagnostic: never ERROR, so
