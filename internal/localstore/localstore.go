@@ -153,6 +153,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := checkPrivate(path); err != nil {
 		return nil, err
 	}
+	if existed && s.ready() {
+		// Nothing to create: no write, so no fsync, on every command.
+		return s, nil
+	}
 	// Create the file and its buckets now, so that read-only operations
 	// find them and a wrong path fails here rather than on first use.
 	err = s.update(context.Background(), func(tx *bolt.Tx) error {
@@ -182,6 +186,19 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("initialising %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// ready reports whether the database holds this layout's buckets already.
+// Whatever it cannot tell, Open's write transaction finds out and reports.
+func (s *Store) ready() bool {
+	ready := false
+	_ = s.view(context.Background(), func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		ready = meta != nil && string(meta.Get(keySchema)) == schemaVersion &&
+			tx.Bucket(bucketSecrets) != nil && tx.Bucket(bucketState) != nil
+		return nil
+	})
+	return ready
 }
 
 // Path returns the database file's path.

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
@@ -36,6 +38,7 @@ type Service struct {
 	Local  *localstore.Store
 
 	close func() error
+	now   func() time.Time
 }
 
 // GoogleStores are the Secret Manager and Firestore adapters.
@@ -44,10 +47,30 @@ type GoogleStores struct {
 	States  *statestore.Store
 }
 
+// Options are what a caller may set beyond the configuration. The zero
+// value is the refresher as deployed; the sandbox (`refresher sandbox`)
+// sets them to run the same service against a simulated Meta on a fast
+// clock.
+type Options struct {
+	// HTTPClient makes every Graph API call; nil: a client of each
+	// platform's own.
+	HTTPClient *http.Client
+	// Now is the engine's and the local store's clock; nil: time.Now.
+	Now func() time.Time
+	// RetryBase is the engine's first wait between refresh attempts; zero:
+	// the engine's default.
+	RetryBase time.Duration
+}
+
 // New builds the service. Store clients are built here, once; an error
 // leaves nothing half-built behind.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
-	return build(ctx, cfg, logger, localstore.Options{})
+	return Options{}.New(ctx, cfg, logger)
+}
+
+// New is New with o.
+func (o Options) New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
+	return o.build(ctx, cfg, logger, localstore.Options{Now: o.Now})
 }
 
 // Existing builds the service for a command that only reads: in local mode
@@ -55,15 +78,21 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 // otherwise), so that a mistyped REFRESHER_DB is neither created nor
 // reported as a store without accounts.
 func Existing(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
-	return build(ctx, cfg, logger, localstore.Options{MustExist: true})
+	return Options{}.Existing(ctx, cfg, logger)
 }
 
-func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local localstore.Options) (*Service, error) {
+// Existing is Existing with o.
+func (o Options) Existing(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
+	return o.build(ctx, cfg, logger, localstore.Options{MustExist: true, Now: o.Now})
+}
+
+func (o Options) build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local localstore.Options) (*Service, error) {
 	s := &Service{
 		Config: cfg,
+		now:    o.Now,
 		Platforms: map[string]*graph.Client{
-			payload.PlatformThreads:   threads.New(cfg.ThreadsAPIBaseURL, cfg.ThreadsTimeout, nil),
-			payload.PlatformInstagram: instagram.New(cfg.InstagramAPIBaseURL, cfg.InstagramOAuthBaseURL, cfg.ThreadsTimeout, nil),
+			payload.PlatformThreads:   threads.New(cfg.ThreadsAPIBaseURL, cfg.ThreadsTimeout, o.HTTPClient),
+			payload.PlatformInstagram: instagram.New(cfg.InstagramAPIBaseURL, cfg.InstagramOAuthBaseURL, cfg.ThreadsTimeout, o.HTTPClient),
 		},
 	}
 	e := &refresh.Engine{
@@ -74,6 +103,8 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local l
 		Concurrency:    cfg.Concurrency,
 		ThreadsTimeout: cfg.ThreadsTimeout,
 		Inspector:      cfg.InspectorAccount,
+		Now:            o.Now,
+		RetryBase:      o.RetryBase,
 	}
 	for name, c := range s.Platforms {
 		e.Platforms[name] = c.Refresher()
@@ -151,6 +182,14 @@ func (s *Service) Account(id string) refresh.Account {
 		}
 	}
 	return refresh.Account{ID: id, Secret: "projects/" + s.Config.Project + "/secrets/" + id}
+}
+
+// Now is the service's clock (Options.Now, or time.Now).
+func (s *Service) Now() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
 }
 
 // Secrets is the secret store in use.

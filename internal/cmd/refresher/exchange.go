@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
@@ -46,7 +45,7 @@ func init() {
 					if err != nil {
 						return obtained{}, fmt.Errorf("exchanging the short-lived token: %w", err)
 					}
-					return obtained{token: tok.AccessToken, expiresIn: tok.ExpiresIn, receivedAt: time.Now()}, nil
+					return obtained{token: tok.AccessToken, expiresIn: tok.ExpiresIn, receivedAt: e.now()}, nil
 				})
 			},
 		}

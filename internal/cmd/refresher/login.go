@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
 )
@@ -102,7 +101,7 @@ func login(ctx context.Context, e *env, client *graph.Client, r loginRequest) (o
 	if err != nil {
 		return obtained{}, fmt.Errorf("exchanging the short-lived token for a long-lived one: %w", err)
 	}
-	return obtained{token: long.AccessToken, expiresIn: long.ExpiresIn, receivedAt: time.Now()}, nil
+	return obtained{token: long.AccessToken, expiresIn: long.ExpiresIn, receivedAt: e.now()}, nil
 }
 
 // codeFrom takes the code out of what was pasted: the redirected URL (whose

@@ -16,10 +16,12 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 )
 
 func main() {
@@ -42,6 +44,17 @@ type env struct {
 	lookup         config.LookupFunc
 	// serverTimeouts replaces serve's defaultServerTimeouts when set.
 	serverTimeouts *serverTimeouts
+	// service is what commands build their service with: the zero value
+	// (Meta's real hosts, the real clock) but in the sandbox.
+	service service.Options
+}
+
+// now is the commands' clock: the sandbox's when it runs them.
+func (e *env) now() time.Time {
+	if e.service.Now != nil {
+		return e.service.Now()
+	}
+	return time.Now()
 }
 
 // Exit codes.

@@ -154,7 +154,7 @@ func learnClocks(ctx context.Context, svc *service.Service, client *graph.Client
 	info, err := client.Inspect(ctx, credential, got.token)
 	if err == nil && info.Valid && !info.ExpiresAt.IsZero() {
 		c := payload.Clocks{IssuedAt: info.IssuedAt, ExpiresAt: info.ExpiresAt, DataAccessExpiresAt: info.DataAccessExpiresAt, FromMeta: true}
-		said := fmt.Sprintf("%s says the token expires %s (in %s)", p.Name, minute(info.ExpiresAt), human(time.Until(info.ExpiresAt)))
+		said := fmt.Sprintf("%s says the token expires %s (in %s)", p.Name, minute(info.ExpiresAt), human(info.ExpiresAt.Sub(svc.Now())))
 		if !c.DataAccessExpiresAt.IsZero() {
 			said += fmt.Sprintf(", and the app may read the account's data until %s, when a new login renews it", minute(c.DataAccessExpiresAt))
 		}
@@ -163,7 +163,7 @@ func learnClocks(ctx context.Context, svc *service.Service, client *graph.Client
 	if got.expiresIn > 0 {
 		expires := got.receivedAt.Add(time.Duration(got.expiresIn) * time.Second)
 		return payload.Clocks{IssuedAt: got.receivedAt, ExpiresAt: expires},
-			fmt.Sprintf("The token expires %s (in %s), as %s's answer said.", minute(expires), human(time.Until(expires)), p.Name)
+			fmt.Sprintf("The token expires %s (in %s), as %s's answer said.", minute(expires), human(expires.Sub(svc.Now())), p.Name)
 	}
 	return payload.Clocks{}, fmt.Sprintf("%s does not say when this token was issued; the next pass finds out, and refreshes it at once if it is due.", p.Name)
 }

@@ -107,12 +107,6 @@ func wantOneLine(t *testing.T, what, s string) string {
 	return line
 }
 
-// lastLine returns the last non-empty line of s.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return lines[len(lines)-1]
-}
-
 // jsonLogs checks that every line of s but the command's own (which starts
 // with "refresher ") is a structured log line, and returns them.
 func jsonLogs(t *testing.T, s string) []map[string]any {

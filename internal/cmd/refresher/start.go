@@ -16,13 +16,13 @@ import (
 // done, and assembles the service. Logs go to standard error, so that
 // standard output carries only a command's answer.
 func start(ctx context.Context, e *env) (*service.Service, *slog.Logger, error) {
-	return assemble(ctx, e, service.New)
+	return assemble(ctx, e, e.service.New)
 }
 
 // startExisting is start for a command that only reads (status, token): it
 // never creates the local database, and says so when there is none.
 func startExisting(ctx context.Context, e *env) (*service.Service, *slog.Logger, error) {
-	return assemble(ctx, e, service.Existing)
+	return assemble(ctx, e, e.service.Existing)
 }
 
 func assemble(ctx context.Context, e *env, build func(context.Context, *config.Config, *slog.Logger) (*service.Service, error)) (*service.Service, *slog.Logger, error) {

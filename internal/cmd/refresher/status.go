@@ -85,7 +85,7 @@ func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := e.now()
 	switch {
 	case o.asJSON:
 		enc := json.NewEncoder(e.stdout)

@@ -1,6 +1,7 @@
 package threadsfake
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -148,6 +149,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Failure) {
 // reports the failure instead: one request, one failure.
 func reset(w http.ResponseWriter) {
 	conn, buf, err := http.NewResponseController(w).Hijack()
+	if errors.Is(err, http.ErrNotSupported) {
+		// InProcess: no connection to reset; the request ends in an error.
+		panic(http.ErrAbortHandler)
+	}
 	if err != nil {
 		panic("threadsfake: cannot hijack the connection: " + err.Error())
 	}

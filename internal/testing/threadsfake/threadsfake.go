@@ -19,7 +19,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -122,6 +121,11 @@ type Server struct {
 	// oauth serves Instagram's code exchange; nil for Threads, whose Graph
 	// host exchanges codes itself.
 	oauth *httptest.Server
+	// inProcess: no listener; see InProcess.
+	inProcess bool
+	// callsPerDay bounds each user's calls over a rolling 24 hours; 0: no
+	// bound (see DailyCallLimit).
+	callsPerDay int
 
 	mu     sync.Mutex
 	now    time.Time // zero: the real clock
@@ -129,6 +133,11 @@ type Server struct {
 	order  []string // tokens in issue order
 	codes  map[string]*codeState
 	queue  []queued
+	// outage fails every request that no queued failure takes (SetOutage).
+	outage Failure
+	// callTimes are each user's calls within the last 24 hours, oldest
+	// first, when callsPerDay is set.
+	callTimes map[string][]time.Time
 	// grants is, by user, when the app's access to the user's data ends
 	// (debug_token's data_access_expires_at).
 	grants   map[string]time.Time
@@ -172,7 +181,7 @@ type TokenInfo struct {
 	Retired bool
 }
 
-// New starts a fake on 127.0.0.1. Close stops it.
+// New starts a fake on 127.0.0.1 (none with InProcess). Close stops it.
 func New(opts ...Option) *Server {
 	s := &Server{
 		closing:   make(chan struct{}),
@@ -183,10 +192,14 @@ func New(opts ...Option) *Server {
 		codes:     map[string]*codeState{},
 		grants:    map[string]time.Time{},
 		calls:     map[string]int{},
+		callTimes: map[string][]time.Time{},
 		face:      threadsFace,
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.inProcess {
+		return s
 	}
 	s.srv = httptest.NewServer(s.handler(false))
 	if s.face.separateOAuth {
@@ -195,20 +208,37 @@ func New(opts ...Option) *Server {
 	return s
 }
 
+// TB is what Start needs of a testing.TB. The package does not import
+// testing: the sandbox command (internal/cmd/refresher) runs this model as
+// its Meta, and a command has no business linking the test framework.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
 // Start starts a fake that t's cleanup closes.
-func Start(t testing.TB, opts ...Option) *Server {
+func Start(t TB, opts ...Option) *Server {
 	t.Helper()
 	s := New(opts...)
 	t.Cleanup(s.Close)
 	return s
 }
 
-// URL is the base URL of the fake's Graph API ("http://127.0.0.1:port").
-func (s *Server) URL() string { return s.srv.URL }
+// URL is the base URL of the fake's Graph API ("http://127.0.0.1:port";
+// a host under InProcessDomain with InProcess).
+func (s *Server) URL() string {
+	if s.inProcess {
+		return s.inProcessURL(false)
+	}
+	return s.srv.URL
+}
 
 // OAuthURL is the base URL of the fake's code exchange: a server of its own
 // for Instagram (api.instagram.com), URL for Threads.
 func (s *Server) OAuthURL() string {
+	if s.inProcess {
+		return s.inProcessURL(s.face.separateOAuth)
+	}
 	if s.oauth != nil {
 		return s.oauth.URL
 	}
@@ -223,13 +253,21 @@ func (s *Server) MePath() string { return s.face.mePath }
 func (s *Server) TokenPrefix() string { return s.face.tokenPrefix }
 
 // Client returns an HTTP client for the fake; it is closed with the fake.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
+func (s *Server) Client() *http.Client {
+	if s.inProcess {
+		return &http.Client{Transport: transport{s}}
+	}
+	return s.srv.Client()
+}
 
 // Close ends hung requests and stops the fake. It may be called more than
 // once.
 func (s *Server) Close() {
 	s.once.Do(func() {
 		close(s.closing)
+		if s.srv == nil {
+			return // InProcess: nothing listens
+		}
 		s.srv.Close()
 		if s.oauth != nil {
 			s.oauth.Close()
@@ -412,6 +450,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, oauth bool) {
 	s.calls[r.URL.Path]++
 	s.total++
 	f := s.takeFailureLocked(r.URL.Path)
+	if f == (queued{}) && s.outage != 0 {
+		f.f = s.outage
+	}
+	limited, retry := s.overDailyLimitLocked(r)
 	s.mu.Unlock()
 
 	if s.latency > 0 && !s.wait(r.Context(), s.latency) {
@@ -424,6 +466,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, oauth bool) {
 		return
 	case f.f != 0:
 		s.fail(w, r, f.f)
+		return
+	case limited:
+		writeRateLimited(w, retry)
 		return
 	}
 	s.route(w, r, oauth)
