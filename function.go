@@ -17,7 +17,9 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/httpapi"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/statusview"
 )
 
 func init() {
@@ -81,6 +83,10 @@ func (f *function) build() (http.Handler, error) {
 		return nil, err
 	}
 	logger.Debug("refresher started", "config", cfg)
-	f.handler = &httpapi.Handler{Engine: svc.Engine, Logger: logger, PassTimeout: cfg.PassTimeout}
+	f.handler = &httpapi.Handler{Engine: svc.Engine, Logger: logger, PassTimeout: cfg.PassTimeout,
+		Owners: func(ctx context.Context, reports []refresh.AccountReport) []statusview.Owner {
+			return statusview.Owners(ctx, svc.Secrets(), svc.Account, reports)
+		},
+		Now: svc.Engine.Now}
 	return f.handler, nil
 }

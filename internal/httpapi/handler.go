@@ -1,7 +1,8 @@
 // Package httpapi is the HTTP surface of the RefreshTokens function: POST
 // runs a refresh pass, or, with a check in its body, the watchdog's check
 // of the pipeline or its alert delivery test (checks.go); GET shows stored
-// state, and the status code tells Cloud Scheduler whether the run failed.
+// state (as JSON, or, for a browser, as a status page: statuspage.go), and
+// the status code tells Cloud Scheduler whether the run failed.
 package httpapi
 
 import (
@@ -30,6 +31,12 @@ type Handler struct {
 	// stops starting accounts in time to answer before the platform's
 	// request timeout (Cloud Run does not put a deadline on the request).
 	PassTimeout time.Duration
+	// Owners, when set, names each account's user on the status page;
+	// without it the page shows "-".
+	Owners OwnersFunc
+	// Now is the engine's clock, for the status page's "ago" and "in";
+	// time.Now when nil.
+	Now func() time.Time
 }
 
 // allowed is the Allow header of a 405 answer.
@@ -69,6 +76,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep, err := h.Engine.Status(r.Context())
 		if err != nil {
 			h.fail(w, r, "reading status failed", err)
+			return
+		}
+		// The answer depends on Accept: caches must not hand a browser's
+		// page to a script, nor the other way round.
+		w.Header().Add("Vary", "Accept")
+		if prefersHTML(r.Header.Get("Accept")) {
+			h.writeStatusPage(w, r, rep)
 			return
 		}
 		WriteJSON(w, http.StatusOK, rep)

@@ -70,6 +70,11 @@ type AccountReport struct {
 	Failures      int       `json:"-"`
 	LastAttemptAt time.Time `json:"-"`
 	Version       string    `json:"-"`
+	// DueAt is, in a status view, the instant the due rule (Engine.dueAt)
+	// makes the stored token due: the first pass from then on refreshes
+	// it. Zero without state. A failing or needs_reauth account is tried
+	// on every pass whatever it says.
+	DueAt time.Time `json:"-"`
 
 	// expires and dataAccess are ExpiresAt and DataAccessExpiresAt as
 	// times, for HoursLeft.

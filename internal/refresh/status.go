@@ -26,6 +26,7 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 		if ok && st.Known() {
 			r = reportOf(a.ID, Result(st.Status), st)
 			r.Stored = st.Status
+			r.DueAt = e.dueAt(st)
 			r.lifeLeft(now)
 		}
 		if ok && st.Held.HeldAt(now) {

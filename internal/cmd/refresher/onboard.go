@@ -13,6 +13,7 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/statusview"
 )
 
 // managedLabels mark secrets this tool creates, as Terraform's do.
@@ -154,16 +155,16 @@ func learnClocks(ctx context.Context, svc *service.Service, client *graph.Client
 	info, err := client.Inspect(ctx, credential, got.token)
 	if err == nil && info.Valid && !info.ExpiresAt.IsZero() {
 		c := payload.Clocks{IssuedAt: info.IssuedAt, ExpiresAt: info.ExpiresAt, DataAccessExpiresAt: info.DataAccessExpiresAt, FromMeta: true}
-		said := fmt.Sprintf("%s says the token expires %s (in %s)", p.Name, minute(info.ExpiresAt), human(info.ExpiresAt.Sub(svc.Now())))
+		said := fmt.Sprintf("%s says the token expires %s (in %s)", p.Name, statusview.Minute(info.ExpiresAt), statusview.Human(info.ExpiresAt.Sub(svc.Now())))
 		if !c.DataAccessExpiresAt.IsZero() {
-			said += fmt.Sprintf(", and the app may read the account's data until %s, when a new login renews it", minute(c.DataAccessExpiresAt))
+			said += fmt.Sprintf(", and the app may read the account's data until %s, when a new login renews it", statusview.Minute(c.DataAccessExpiresAt))
 		}
 		return c, said + "."
 	}
 	if got.expiresIn > 0 {
 		expires := got.receivedAt.Add(time.Duration(got.expiresIn) * time.Second)
 		return payload.Clocks{IssuedAt: got.receivedAt, ExpiresAt: expires},
-			fmt.Sprintf("The token expires %s (in %s), as %s's answer said.", minute(expires), human(expires.Sub(svc.Now())), p.Name)
+			fmt.Sprintf("The token expires %s (in %s), as %s's answer said.", statusview.Minute(expires), statusview.Human(expires.Sub(svc.Now())), p.Name)
 	}
 	return payload.Clocks{}, fmt.Sprintf("%s does not say when this token was issued; the next pass finds out, and refreshes it at once if it is due.", p.Name)
 }

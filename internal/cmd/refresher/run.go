@@ -7,6 +7,7 @@ import (
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/statusview"
 )
 
 func init() {
@@ -52,7 +53,7 @@ func runPass(ctx context.Context, e *env, args []string) error {
 		msg := fmt.Sprintf("%d of %d accounts failed or need a new login; `refresher status` shows each one's last error", rep.Failed, len(rep.Accounts))
 		for _, r := range rep.Accounts {
 			if r.Result == refresh.ResultNeedsReauth {
-				msg += "; " + r.Account + " needs a new login: " + reauthCommands(r)
+				msg += "; " + r.Account + " needs a new login: " + statusview.LoginCommands(r)
 			}
 		}
 		return &exitError{code: exitFailure, msg: msg}

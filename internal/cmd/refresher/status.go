@@ -14,13 +14,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/statusview"
 )
 
 func init() {
@@ -100,7 +98,7 @@ func status(ctx context.Context, e *env, args []string, o statusOptions) error {
 			fmt.Fprintln(e.stdout, "no account configured (THREADS_SECRETS)")
 		}
 	default:
-		printTable(e.stdout, rep, owners(ctx, svc, rep.Accounts), now, colourful(e))
+		printTable(e.stdout, rep, statusview.Owners(ctx, svc.Secrets(), svc.Account, rep.Accounts), now, colourful(e))
 		printNotes(e.stdout, rep, now)
 	}
 	if !o.warn {
@@ -134,7 +132,7 @@ func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration
 	case refresh.StatusFailing:
 		return string(stored)
 	case refresh.StatusNeedsReauth:
-		return string(stored) + ": log in again with " + reauthCommands(r)
+		return string(stored) + ": log in again with " + statusview.LoginCommands(r)
 	}
 	end, which := r.LifeEnds()
 	if end.IsZero() {
@@ -143,13 +141,13 @@ func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration
 	left := end.Sub(now)
 	switch {
 	case which == refresh.LifeDataAccess && left <= 0:
-		return "the app's access to the account's data ended " + human(-left) + " ago; log in again, a refresh does not renew it"
+		return "the app's access to the account's data ended " + statusview.Human(-left) + " ago; log in again, a refresh does not renew it"
 	case which == refresh.LifeDataAccess && left < within:
-		return "the app's access to the account's data ends in " + human(left) + "; log in again before then, a refresh does not renew it"
+		return "the app's access to the account's data ends in " + statusview.Human(left) + "; log in again before then, a refresh does not renew it"
 	case left <= 0:
-		return "token expired " + human(-left) + " ago"
+		return "token expired " + statusview.Human(-left) + " ago"
 	case left < within:
-		return "token dies in " + human(left)
+		return "token dies in " + statusview.Human(left)
 	}
 	return ""
 }
@@ -162,64 +160,17 @@ func printNotes(w io.Writer, rep refresh.Report, now time.Time) {
 		if r.Result == refresh.ResultBusy {
 			until := r.LeaseExpiresAt
 			if t, err := time.Parse(time.RFC3339, until); err == nil {
-				until = when(until) + " (in " + human(t.Sub(now)) + ")"
+				until = statusview.When(until) + " (in " + statusview.Human(t.Sub(now)) + ")"
 			}
 			fmt.Fprintf(w, "%s is busy: pass %s holds it until %s; a pass that died holds it until then\n", r.Account, r.LeaseOwner, until)
 		}
 		if r.Stored == refresh.StatusNeedsReauth {
-			fmt.Fprintf(w, "%s needs a new login: %s\n", r.Account, reauthCommands(r))
+			fmt.Fprintf(w, "%s needs a new login: %s\n", r.Account, statusview.LoginCommands(r))
 		}
 	}
 }
 
-// reauthCommands names the commands that bring an account that needs a new
-// login back: a login, or a long-lived token added by hand.
-func reauthCommands(r refresh.AccountReport) string {
-	flag := ""
-	if r.Platform != "" && r.Platform != payload.DefaultPlatform {
-		flag = " --platform " + r.Platform
-	}
-	return fmt.Sprintf("`refresher login%s --redirect-uri URI %s`, or `refresher add%s %s < long-lived-token.txt`", flag, r.Account, flag, r.Account)
-}
-
-// owner is what the table shows of a token's owner.
-type owner struct {
-	platform, user string
-}
-
-// owners reads the username kept beside each token, and its platform where
-// the state does not name it yet, for people reading the table. What cannot
-// be read shows as "-"; the token itself never leaves this function.
-func owners(ctx context.Context, svc *service.Service, accounts []refresh.AccountReport) []owner {
-	out := make([]owner, len(accounts))
-	var g errgroup.Group
-	g.SetLimit(8)
-	for i, r := range accounts {
-		g.Go(func() error {
-			out[i] = owner{platform: r.Platform, user: "-"}
-			p, err := currentPayload(ctx, svc, svc.Account(r.Account))
-			if err != nil {
-				return nil
-			}
-			if p.Field("username") != "" {
-				out[i].user = "@" + p.Field("username")
-			}
-			if out[i].platform == "" {
-				out[i].platform = p.Platform()
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	for i := range out {
-		if out[i].platform == "" {
-			out[i].platform = "-"
-		}
-	}
-	return out
-}
-
-func printTable(w io.Writer, rep refresh.Report, owners []owner, now time.Time, colour bool) {
+func printTable(w io.Writer, rep refresh.Report, owners []statusview.Owner, now time.Time, colour bool) {
 	var plain bytes.Buffer
 	tw := tabwriter.NewWriter(&plain, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tPLATFORM\tUSER\tSTATUS\tREFRESHED\tEXPIRES\tDATA ACCESS\tLEFT\tLAST ERROR")
@@ -228,12 +179,12 @@ func printTable(w io.Writer, rep refresh.Report, owners []owner, now time.Time, 
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		expires := when(r.ExpiresAt)
+		expires := statusview.When(r.ExpiresAt)
 		if r.ExpiresAt != "" {
 			expires += " (" + r.ExpiryFrom + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].platform, owners[i].user, r.Result,
-			ago(r.RefreshedAt, now), expires, when(r.DataAccessExpiresAt), lifeLeft(r, now), lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, owners[i].Platform, owners[i].User, r.Result,
+			statusview.Ago(r.RefreshedAt, now), expires, statusview.When(r.DataAccessExpiresAt), statusview.LifeLeft(r, now), lastErr)
 	}
 	tw.Flush()
 	if !colour {
@@ -290,67 +241,4 @@ func paint(r refresh.Result, s string) string {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-
-func ago(ts string, now time.Time) string {
-	t, err := time.Parse(time.RFC3339, ts)
-	if err != nil {
-		return "-"
-	}
-	return when(ts) + " (" + human(now.Sub(t)) + " ago)"
-}
-
-// when prints a time of the report, or "-" when it is unknown.
-func when(ts string) string {
-	t, err := time.Parse(time.RFC3339, ts)
-	if err != nil {
-		return "-"
-	}
-	return minute(t)
-}
-
-// minute prints a time for people, to the minute.
-func minute(t time.Time) string { return t.UTC().Format("2006-01-02 15:04Z") }
-
-// lifeLeft is the time until the earlier of the token's expiry and its
-// data-access expiry: "13d4h", "4d2h (data access)", "expired 2h0m ago",
-// or "-" when neither is known.
-func lifeLeft(r refresh.AccountReport, now time.Time) string {
-	end, which := r.LifeEnds()
-	if end.IsZero() {
-		return "-"
-	}
-	note := ""
-	if which == refresh.LifeDataAccess {
-		note = " (data access)"
-	}
-	if d := end.Sub(now); d > 0 {
-		return human(d) + note
-	}
-	if which == refresh.LifeDataAccess {
-		return "data access ended " + human(now.Sub(end)) + " ago"
-	}
-	return "expired " + human(now.Sub(end)) + " ago"
-}
-
-// human prints a duration the way people say it: 3d4h, 5h12m, 40s.
-func human(d time.Duration) string {
-	d = d.Round(time.Second)
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	hours := d / time.Hour
-	d -= hours * time.Hour
-	minutes := d / time.Minute
-	var b strings.Builder
-	switch {
-	case days > 0:
-		fmt.Fprintf(&b, "%dd%dh", days, hours)
-	case hours > 0:
-		fmt.Fprintf(&b, "%dh%dm", hours, minutes)
-	case minutes > 0:
-		fmt.Fprintf(&b, "%dm", minutes)
-	default:
-		fmt.Fprintf(&b, "%ds", d/time.Second)
-	}
-	return b.String()
 }

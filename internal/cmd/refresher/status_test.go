@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/statusview"
 )
 
 // TestStatusWarnWithin: `refresher status --warn-within D` prints the
@@ -174,7 +175,7 @@ func TestRemainingLife(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := refresh.AccountReport{Account: "main", Result: tt.status, ExpiresAt: tt.expiresAt, DataAccessExpiresAt: tt.dataAccess}
-		if got := lifeLeft(r, now); got != tt.left {
+		if got := statusview.LifeLeft(r, now); got != tt.left {
 			t.Errorf("lifeLeft(expires %q, data access %q) = %q, want %q", tt.expiresAt, tt.dataAccess, got, tt.left)
 		}
 		if got := needsAttention(r, now, tt.within); got != tt.attention {
