@@ -93,6 +93,19 @@ type Engine struct {
 	// Threads it must be a tester's. Empty means each token inspects
 	// itself, which works for the app's own developers and testers.
 	Inspector string
+	// Spread gives each account a phase of its own in a cycle of
+	// SpreadPeriod, and a token that comes due by age waits for its
+	// account's next phase (spread.go), so that accounts that came due
+	// together spread over the cycle by their next refresh. The function
+	// and the command spread (internal/service); off, a token is due at
+	// RefreshAfter exactly.
+	Spread bool
+	// StoreWork bounds the accounts worked on at once, their store calls
+	// around their Meta calls; zero means accountsPerSlot × Concurrency. A
+	// store that paces its calls under per-minute budgets needs fewer when
+	// those budgets could not store that many refreshed tokens within
+	// StoreRetryFor (internal/service sets it).
+	StoreWork int
 	// Rand draws the jitter that spreads retry waits, uniformly in [0, 1);
 	// nil means math/rand/v2. It is called from several goroutines. A
 	// seeded source makes the waits, and so a whole simulated run, replay
