@@ -48,10 +48,11 @@ var errNoBudget = errors.New("the secret store's quotas left no room before the 
 
 // storeWork is how many accounts a pass works on at once.
 func (e *Engine) storeWork() int {
+	n := e.Concurrency * accountsPerSlot
 	if e.StoreWork > 0 {
-		return e.StoreWork
+		n = min(n, e.StoreWork)
 	}
-	return e.Concurrency * accountsPerSlot
+	return n
 }
 
 // startCutoff is when the account must have made its store calls to go on

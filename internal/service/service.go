@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
@@ -74,13 +75,17 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local l
 		Concurrency:    cfg.Concurrency,
 		ThreadsTimeout: cfg.ThreadsTimeout,
 		Inspector:      cfg.InspectorAccount,
+		// Accounts that come due together spread over the day by their
+		// next refresh (README, "The clocks").
+		Spread: true,
 	}
 	for name, c := range s.Platforms {
 		e.Platforms[name] = c.Refresher()
 	}
 	switch cfg.Store {
 	case config.StoreGoogle:
-		secrets, err := secretstore.New(ctx, secretstore.Options{EmulatorHost: cfg.SecretManagerEmulatorHost})
+		budgets := Budgets(cfg)
+		secrets, err := secretstore.New(ctx, secretstore.Options{EmulatorHost: cfg.SecretManagerEmulatorHost, Budgets: &budgets})
 		if err != nil {
 			return nil, fmt.Errorf("connecting to Secret Manager: %w", err)
 		}
@@ -110,7 +115,11 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local l
 		}
 		s.Google = &GoogleStores{Secrets: secrets, States: states}
 		e.Secrets, e.States = secrets, states
+		e.StoreWork = StoreWork(budgets)
 		e.Accounts = refresh.Fixed(cfg.Accounts)
+		if cfg.AccountsDocument != "" {
+			e.Accounts = documentAccounts(states, cfg.AccountsDocument, cfg.Project)
+		}
 	case config.StoreLocal:
 		store, err := localstore.Open(cfg.LocalDB, local)
 		if err != nil {
@@ -125,6 +134,36 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local l
 	}
 	s.Engine = e
 	return s, nil
+}
+
+// Budgets are the Secret Manager budgets cfg sets, a minute each.
+func Budgets(cfg *config.Config) secretstore.Budgets {
+	return secretstore.Budgets{Reads: cfg.ReadsPerMinute, Writes: cfg.WritesPerMinute, Accesses: cfg.AccessesPerMinute, Window: time.Minute}
+}
+
+// StoreWork bounds the accounts a pass works on at once under the write
+// budget (refresh.Engine.StoreWork), so that no refreshed token can wait
+// longer for its turn to be stored than the engine holds it. Each account
+// in flight holds up to two writes (the new token's add, then the destroy
+// of an old version), and all of them queued must be served within half of
+// refresh.DefaultStoreRetryFor (the other half for refusals from the
+// project's other users): 1.25 × the writes a minute, 625 at the default
+// budget, which leaves the default 4 × CONCURRENCY alone up to a
+// CONCURRENCY of 156.
+func StoreWork(b secretstore.Budgets) int {
+	return max(1, int(int64(b.Writes)*int64(refresh.DefaultStoreRetryFor/2)/int64(b.Window)/2))
+}
+
+// documentAccounts lists the accounts of the document path names in the
+// state store, at each pass (config.Config.AccountsDocument).
+func documentAccounts(states *statestore.Store, path, project string) refresh.AccountsFunc {
+	return func(ctx context.Context) ([]refresh.Account, error) {
+		list, err := states.AccountList(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return config.SecretList(list, path, project)
+	}
 }
 
 // localAccounts lists the accounts stored locally, or, when THREADS_SECRETS
