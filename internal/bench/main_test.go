@@ -30,7 +30,7 @@
 //
 //	go test -run '^$' -bench 'HerdPass' -benchtime 1x -timeout 60m ./internal/bench/
 //
-// (about 15 minutes at 1,000 accounts: a due herd is 2,000 writes at 500 a
+// (about 14 minutes at 1,000 accounts: a due herd is 2,000 writes at 500 a
 // minute). BENCH_QUOTA_WINDOW (default 1m) is the quotas' interval in the
 // server and the budgets alike: 6s runs the same rules ten times faster.
 // BENCH_SPREAD_DAYS (default 7; 0 skips) is the days of hourly passes

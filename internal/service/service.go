@@ -142,17 +142,26 @@ func Budgets(cfg *config.Config) secretstore.Budgets {
 }
 
 // StoreWork bounds the accounts a pass works on at once under the write
-// budget (refresh.Engine.StoreWork), so that no refreshed token can wait
-// longer for its turn to be stored than the engine holds it. Each account
-// in flight holds up to two writes (the new token's add, then the destroy
-// of an old version), and all of them queued must be served within half of
-// refresh.DefaultStoreRetryFor (the other half for refusals from the
-// project's other users): 1.25 × the writes a minute, 625 at the default
-// budget, which leaves the default 4 × CONCURRENCY alone up to a
-// CONCURRENCY of 156.
+// budget (refresh.Engine.StoreWork). Each account in flight holds up to
+// two writes (the new token's add, then the destroy of an old version),
+// and the last ones queued are stored after the pass stops starting
+// accounts (refresh.StartBudget before PASS_TIMEOUT). They must be stored
+// within the request: Cloud Run gives an instance CPU only while a
+// request runs, and ends the request at the function's timeout, which the
+// Terraform module sets 30 s after PASS_TIMEOUT. So the queue of writes
+// the accounts in flight can hold drains in storeDrain: 125 accounts at
+// the default budget, which leaves the default 4 × CONCURRENCY alone up
+// to a CONCURRENCY of 31 (the default is 8).
 func StoreWork(b secretstore.Budgets) int {
-	return max(1, int(int64(b.Writes)*int64(refresh.DefaultStoreRetryFor/2)/int64(b.Window)/2))
+	return max(1, int(int64(b.Writes)*int64(storeDrain)/int64(b.Window)/2))
 }
+
+// storeDrain is how long the writes queued behind the last accounts a
+// pass starts may take: the 30 s the Terraform module leaves between
+// PASS_TIMEOUT and the function's timeout, well inside
+// refresh.DefaultStoreRetryFor, how long the engine holds a refreshed
+// token for its write.
+const storeDrain = 30 * time.Second
 
 // documentAccounts lists the accounts of the document path names in the
 // state store, at each pass (config.Config.AccountsDocument).
