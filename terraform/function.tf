@@ -77,21 +77,33 @@ resource "google_cloudfunctions2_function" "refresher" {
     min_instance_count             = 0
     max_instance_count             = 1
     available_memory               = var.memory
+    available_cpu                  = var.available_cpu
     timeout_seconds                = var.timeout_seconds
     service_account_email          = google_service_account.runtime.email
     all_traffic_on_latest_revision = true
 
     environment_variables = merge({
       GOOGLE_CLOUD_PROJECT = var.project_id
-      THREADS_SECRETS      = local.threads_secrets
-      FIRESTORE_DATABASE   = google_firestore_database.state.name
-      TOKENS_COLLECTION    = var.tokens_collection
-      REFRESH_AFTER        = var.refresh_after
-      KEEP_VERSIONS        = tostring(var.keep_versions)
-      LOG_LEVEL            = var.log_level
+      # The list itself is in Firestore: an environment variable of 1,000
+      # secret IDs passes Cloud Run's 32 KiB (firestore.tf).
+      THREADS_SECRETS_DOCUMENT = "${google_firestore_document.accounts.collection}/${google_firestore_document.accounts.document_id}"
+      FIRESTORE_DATABASE       = google_firestore_database.state.name
+      TOKENS_COLLECTION        = var.tokens_collection
+      REFRESH_AFTER            = var.refresh_after
+      KEEP_VERSIONS            = tostring(var.keep_versions)
+      LOG_LEVEL                = var.log_level
       # Cloud Run puts no deadline on the request: the pass bounds itself a
       # little inside the function's timeout, so that it answers in time.
       PASS_TIMEOUT = "${var.timeout_seconds - 30}s"
+      # The function paces its Secret Manager calls under these, a little
+      # below the project's per-minute quotas, which every application of
+      # the project shares and past which Secret Manager answers
+      # RESOURCE_EXHAUSTED (600 read, 600 write and 90,000 access requests
+      # by default: cloud.google.com/secret-manager/quotas; README, "Secret
+      # Manager: the calls a refresh needs, and the quotas").
+      SECRET_MANAGER_READS_PER_MINUTE    = tostring(var.secret_manager_reads_per_minute)
+      SECRET_MANAGER_WRITES_PER_MINUTE   = tostring(var.secret_manager_writes_per_minute)
+      SECRET_MANAGER_ACCESSES_PER_MINUTE = tostring(var.secret_manager_accesses_per_minute)
       },
       # Unset means no publishing (publish_token_changes = false).
       local.token_changes_topic == null ? {} : { TOKEN_CHANGES_TOPIC = local.token_changes_topic },

@@ -6,8 +6,12 @@ locals {
   # One secret per account, keyed by the account's name.
   secret_ids = { for a in var.accounts : a => "${var.secret_prefix}${a}" }
 
-  # THREADS_SECRETS: exactly the managed secrets, in a stable order.
-  threads_secrets = join(",", [for a in sort(keys(local.secret_ids)) : google_secret_manager_secret.account[a].secret_id])
+  # The account list: exactly the managed secrets, in a stable order, in
+  # THREADS_SECRETS's form. It is kept in a Firestore document
+  # (firestore.tf), which the function names THREADS_SECRETS_DOCUMENT.
+  threads_secrets   = join(",", [for a in sort(keys(local.secret_ids)) : local.secret_ids[a]])
+  accounts_document = { collection = "deployments", id = var.name }
+  accounts_path     = "${local.accounts_document.collection}/${local.accounts_document.id}"
 
   # The Cloud Run service behind a 2nd gen function has the function's name;
   # the service's logs carry it as resource.labels.service_name.
@@ -29,7 +33,7 @@ locals {
   # `terraform output`: it lists every account, so no alert spells it out).
   refresher_env = join(" ", [
     "GOOGLE_CLOUD_PROJECT=${var.project_id}",
-    "THREADS_SECRETS=${local.threads_secrets}",
+    "THREADS_SECRETS_DOCUMENT=${local.accounts_path}",
     "FIRESTORE_DATABASE=${google_firestore_database.state.name}",
     "TOKENS_COLLECTION=${var.tokens_collection}",
   ])

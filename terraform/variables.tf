@@ -326,4 +326,61 @@ variable "labels" {
   description = "Extra labels for the resources that take labels."
   type        = map(string)
   default     = {}
+
+  # Google's rule for labels (cloud.google.com/resource-manager/docs/labels-overview,
+  # "Requirements for labels"): keys start with a lowercase letter, keys and
+  # values at most 63 lowercase letters, digits, underscores or hyphens;
+  # ASCII only, although Google allows international lowercase letters,
+  # because the google provider refuses them in a bucket's label keys
+  # (source bucket, function.tf). The APIs refuse the rest at apply, which
+  # a plan does not see. The module's own labels add nothing that grows
+  # with the accounts.
+  validation {
+    condition     = alltrue([for k, v in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))])
+    error_message = "labels has ${join(", ", [for k, v in var.labels : "${jsonencode(k)} = ${jsonencode(v)}" if !(can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v)))])}; a label's key must start with a lowercase letter, and key and value be at most 63 lowercase letters, digits, underscores or hyphens."
+  }
+}
+
+variable "secret_manager_reads_per_minute" {
+  description = "Secret Manager read requests (listing versions) the function allows itself a minute (SECRET_MANAGER_READS_PER_MINUTE): the project's quota (600 by default) less a headroom for its other users, such as terraform plan. Raise it with the quota."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = floor(var.secret_manager_reads_per_minute) == var.secret_manager_reads_per_minute && var.secret_manager_reads_per_minute >= 1 && var.secret_manager_reads_per_minute <= 1000000
+    error_message = "secret_manager_reads_per_minute is ${var.secret_manager_reads_per_minute}; it must be a whole number from 1 to 1000000."
+  }
+}
+
+variable "secret_manager_writes_per_minute" {
+  description = "Secret Manager write requests (adding and destroying versions: two a refresh) the function allows itself a minute (SECRET_MANAGER_WRITES_PER_MINUTE): the project's quota (600 by default) less a headroom. It sets how fast a pass refreshes many accounts (README, \"Sizing\")."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = floor(var.secret_manager_writes_per_minute) == var.secret_manager_writes_per_minute && var.secret_manager_writes_per_minute >= 1 && var.secret_manager_writes_per_minute <= 1000000
+    error_message = "secret_manager_writes_per_minute is ${var.secret_manager_writes_per_minute}; it must be a whole number from 1 to 1000000."
+  }
+}
+
+variable "secret_manager_accesses_per_minute" {
+  description = "Secret Manager access requests (reading a token) the function allows itself a minute (SECRET_MANAGER_ACCESSES_PER_MINUTE): the project's quota (90,000 by default) less a headroom for the consumers' own reads of the tokens."
+  type        = number
+  default     = 80000
+
+  validation {
+    condition     = floor(var.secret_manager_accesses_per_minute) == var.secret_manager_accesses_per_minute && var.secret_manager_accesses_per_minute >= 1 && var.secret_manager_accesses_per_minute <= 1000000
+    error_message = "secret_manager_accesses_per_minute is ${var.secret_manager_accesses_per_minute}; it must be a whole number from 1 to 1000000."
+  }
+}
+
+variable "available_cpu" {
+  description = "vCPUs of the function's instance, e.g. \"1\" (service_config.available_cpu). Unset, Cloud Run gives what the memory comes with: 0.167 vCPU for 256M, enough at any size, since the Secret Manager quotas, not the CPU, bound a large pass (README, \"Sizing\")."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.available_cpu == null || try(tonumber(var.available_cpu) > 0, false)
+    error_message = "available_cpu is ${jsonencode(var.available_cpu)}; it must be a number of vCPUs such as \"0.5\" or \"1\"."
+  }
 }

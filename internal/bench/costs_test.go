@@ -97,7 +97,7 @@ func TestPassCosts(t *testing.T) {
 	t.Run("first run", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, newFirestore(t), n, latency)
-		w.seed(48*time.Hour, 1)
+		w.seed(dueAge, 1)
 		due(t, w, 3, 0, 3)
 	})
 	t.Run("serial pass", func(t *testing.T) {

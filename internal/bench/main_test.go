@@ -20,6 +20,25 @@
 // among them, the Google calls made while an account holds a Threads slot
 // (none), which slotWatch counts from the engine's slot log lines and the
 // clients' interceptors.
+//
+// The passes above meet no quota: the Secret Manager server enforces none
+// and the engine does not pace its calls (a project whose quotas were
+// raised; x-floor is the engine's own speed). BenchmarkHerdPass measures a
+// herd under Google's quotas, enforced by the server, with the engine
+// pacing its calls under the function's default budgets, as deployed, and
+// simulates the week after it:
+//
+//	go test -run '^$' -bench 'HerdPass' -benchtime 1x -timeout 60m ./internal/bench/
+//
+// (about 14 minutes at 1,000 accounts: a due herd is 2,000 writes at 500 a
+// minute). BENCH_QUOTA_WINDOW (default 1m) is the quotas' interval in the
+// server and the budgets alike: 6s runs the same rules ten times faster.
+// BENCH_SPREAD_DAYS (default 7; 0 skips) is the days of hourly passes
+// simulated on a fake clock after each herd, which give max-due-per-pass.
+// For 10,000 accounts: BENCH_ACCOUNTS=10000 BENCH_QUOTA_WINDOW=6s
+// BENCH_SPREAD_DAYS=0 (the herd's time and memory; its real time is the
+// quota floor, ten times the compressed one). TestHerdUnderTheQuotas checks
+// the same in CI, in seconds.
 package bench
 
 import (

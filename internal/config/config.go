@@ -54,6 +54,16 @@ const (
 	DefaultInstagramOAuthBaseURL = instagram.DefaultOAuthBaseURL
 	DefaultConcurrency           = 8
 	DefaultThreadsTimeout        = 10 * time.Second
+	// The budgets of Secret Manager requests a minute: Google's default
+	// quotas (600 reads, 600 writes, 90,000 accesses a minute per project)
+	// less a headroom for the project's other users (secretstore.DefaultBudgets;
+	// README, "Secret Manager: the calls a refresh needs, and the quotas").
+	DefaultReadsPerMinute    = 500
+	DefaultWritesPerMinute   = 500
+	DefaultAccessesPerMinute = 80000
+	// MaxPerMinute bounds the budgets: far above any quota Google grants
+	// on request, it only catches a mistyped number.
+	MaxPerMinute = 1000000
 )
 
 // Config is the validated configuration.
@@ -63,8 +73,15 @@ type Config struct {
 	Project string
 	// Accounts are the accounts named by THREADS_SECRETS, in order. In
 	// local mode it may be empty (every stored account) and Secret is left
-	// for the local store to fill in.
+	// for the local store to fill in. Empty too when AccountsDocument
+	// names them.
 	Accounts []refresh.Account
+	// AccountsDocument is THREADS_SECRETS_DOCUMENT: the Firestore document
+	// (COLLECTION/DOCUMENT in FirestoreDatabase) whose field "secrets" holds
+	// what THREADS_SECRETS would, read at the start of every pass; for more
+	// accounts than an environment variable holds. Empty when
+	// THREADS_SECRETS names the accounts.
+	AccountsDocument string
 
 	FirestoreDatabase         string
 	TokensCollection          string
@@ -93,6 +110,10 @@ type Config struct {
 	// inspects the others' (INSPECTOR_ACCOUNT); empty means each token
 	// inspects itself.
 	InspectorAccount string
+	// ReadsPerMinute, WritesPerMinute and AccessesPerMinute are the Secret
+	// Manager requests the process allows itself a minute, by quota
+	// (SECRET_MANAGER_READS_PER_MINUTE, ..._WRITES_..., ..._ACCESSES_...).
+	ReadsPerMinute, WritesPerMinute, AccessesPerMinute int
 }
 
 // Error is a configuration problem with one variable.
@@ -152,8 +173,13 @@ func Load(lookup LookupFunc) (*Config, error) {
 	}
 
 	var err error
-	if c.Accounts, err = parseAccounts(get("THREADS_SECRETS"), c.Store, c.Project); err != nil {
+	if c.AccountsDocument, err = accountsDocument(get("THREADS_SECRETS_DOCUMENT"), get("THREADS_SECRETS"), c.Store); err != nil {
 		return nil, err
+	}
+	if c.AccountsDocument == "" {
+		if c.Accounts, err = parseAccounts("THREADS_SECRETS", get("THREADS_SECRETS"), c.Store, c.Project); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkCollection(c.TokensCollection); err != nil {
 		return nil, err
@@ -178,6 +204,19 @@ func Load(lookup LookupFunc) (*Config, error) {
 	}
 	if c.ThreadsTimeout, err = threadsTimeout(get); err != nil {
 		return nil, err
+	}
+	for _, b := range []struct {
+		dst  *int
+		name string
+		def  int
+	}{
+		{&c.ReadsPerMinute, "SECRET_MANAGER_READS_PER_MINUTE", DefaultReadsPerMinute},
+		{&c.WritesPerMinute, "SECRET_MANAGER_WRITES_PER_MINUTE", DefaultWritesPerMinute},
+		{&c.AccessesPerMinute, "SECRET_MANAGER_ACCESSES_PER_MINUTE", DefaultAccessesPerMinute},
+	} {
+		if *b.dst, err = integer(get, b.name, b.def, 1, MaxPerMinute); err != nil {
+			return nil, err
+		}
 	}
 	if c.PassTimeout, err = passTimeout(get, c.ThreadsTimeout); err != nil {
 		return nil, err
@@ -215,9 +254,17 @@ func Load(lookup LookupFunc) (*Config, error) {
 	return c, nil
 }
 
-// parseAccounts reads THREADS_SECRETS.
-func parseAccounts(v string, store Store, project string) ([]refresh.Account, error) {
-	const name = "THREADS_SECRETS"
+// SecretList reads a list of accounts in THREADS_SECRETS's form, on
+// Google Cloud: what the document THREADS_SECRETS_DOCUMENT names holds
+// (path), read at each pass. A bad list is refused with one sentence that
+// names the document, as THREADS_SECRETS would be.
+func SecretList(v, path, project string) ([]refresh.Account, error) {
+	return parseAccounts("THREADS_SECRETS_DOCUMENT's list ("+path+")", v, StoreGoogle, project)
+}
+
+// parseAccounts reads THREADS_SECRETS, or a list of its form that name
+// holds.
+func parseAccounts(name, v string, store Store, project string) ([]refresh.Account, error) {
 	if v == "" {
 		if store == StoreLocal {
 			return nil, nil
@@ -341,6 +388,10 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("tokenChangesTopic", c.TokenChangesTopic),
 		slog.Bool("pubsubEmulator", c.PubSubEmulatorHost != ""),
 		slog.String("inspectorAccount", c.InspectorAccount),
+		slog.String("accountsDocument", c.AccountsDocument),
+		slog.Int("readsPerMinute", c.ReadsPerMinute),
+		slog.Int("writesPerMinute", c.WritesPerMinute),
+		slog.Int("accessesPerMinute", c.AccessesPerMinute),
 	)
 }
 

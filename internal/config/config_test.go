@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/secretstore"
 )
 
 func lookup(env map[string]string) LookupFunc {
@@ -36,6 +37,9 @@ func TestLoadDefaults(t *testing.T) {
 		InstagramOAuthBaseURL: "https://api.instagram.com",
 		Concurrency:           8,
 		ThreadsTimeout:        10 * time.Second,
+		ReadsPerMinute:        500,
+		WritesPerMinute:       500,
+		AccessesPerMinute:     80000,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load = %+v\nwant %+v", c, want)
@@ -119,6 +123,10 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"topic ID starting with goog", "TOKEN_CHANGES_TOPIC", "projects/p/topics/google-changes"},
 		{"topic with a space", "TOKEN_CHANGES_TOPIC", "projects/p/topics/token changes"},
 		{"topic with a trailing slash", "TOKEN_CHANGES_TOPIC", "projects/p/topics/token-changes/"},
+		{"reads budget zero", "SECRET_MANAGER_READS_PER_MINUTE", "0"},
+		{"writes budget text", "SECRET_MANAGER_WRITES_PER_MINUTE", "lots"},
+		{"accesses budget absurd", "SECRET_MANAGER_ACCESSES_PER_MINUTE", "1000001"},
+		{"document and THREADS_SECRETS", "THREADS_SECRETS_DOCUMENT", "deployments/main"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,5 +292,55 @@ func TestPort(t *testing.T) {
 		if !errors.As(err, &cerr) || cerr.Variable != "PORT" || !strings.Contains(err.Error(), "from 1 to 65535") {
 			t.Errorf("Port(PORT=%q) = %v, want a PORT error naming the range", v, err)
 		}
+	}
+}
+
+// TestLoadAccountsDocument: THREADS_SECRETS_DOCUMENT names the Firestore
+// document that lists the accounts, instead of THREADS_SECRETS, on Google
+// Cloud only; a path that is not COLLECTION/DOCUMENT is refused in one
+// sentence naming the variable, as is a list that THREADS_SECRETS would
+// refuse (SecretList, with the document's path).
+func TestLoadAccountsDocument(t *testing.T) {
+	t.Parallel()
+	c, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS_DOCUMENT": "deployments/threads-token-refresher", "INSPECTOR_ACCOUNT": "main"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccountsDocument != "deployments/threads-token-refresher" || len(c.Accounts) != 0 || c.InspectorAccount != "main" {
+		t.Errorf("Load = %+v, want the document and no accounts yet", c)
+	}
+	for _, bad := range []struct{ env map[string]string }{
+		{map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS_DOCUMENT": "deployments"}},
+		{map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS_DOCUMENT": "a/b/c"}},
+		{map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS_DOCUMENT": "a/.."}},
+		{map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS_DOCUMENT": "__a__/b"}},
+		{map[string]string{"REFRESHER_DB": "/tmp/x.db", "THREADS_SECRETS_DOCUMENT": "deployments/x"}},
+	} {
+		_, err := Load(lookup(bad.env))
+		var cerr *Error
+		if !errors.As(err, &cerr) || cerr.Variable != "THREADS_SECRETS_DOCUMENT" || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Load with %v: %v, want one sentence naming THREADS_SECRETS_DOCUMENT", bad.env, err)
+		}
+	}
+
+	got, err := SecretList("main, projects/other/secrets/second", "deployments/x", "p")
+	if err != nil || len(got) != 2 || got[0].Secret != "projects/p/secrets/main" || got[1].Secret != "projects/other/secrets/second" {
+		t.Errorf("SecretList = %+v, %v", got, err)
+	}
+	for _, list := range []string{"", "main,main", "main,bad id"} {
+		_, err := SecretList(list, "deployments/x", "p")
+		if err == nil || !strings.HasPrefix(err.Error(), "THREADS_SECRETS_DOCUMENT's list (deployments/x) ") {
+			t.Errorf("SecretList(%q) = %v, want a sentence naming the document", list, err)
+		}
+	}
+}
+
+// TestDefaultBudgetsAreTheStores: the default budgets are Google's
+// default quotas less the headroom the secret store documents.
+func TestDefaultBudgetsAreTheStores(t *testing.T) {
+	t.Parallel()
+	b := secretstore.DefaultBudgets
+	if b.Reads != DefaultReadsPerMinute || b.Writes != DefaultWritesPerMinute || b.Accesses != DefaultAccessesPerMinute || b.Window != time.Minute {
+		t.Errorf("config's default budgets %d/%d/%d a minute; secretstore's %+v", DefaultReadsPerMinute, DefaultWritesPerMinute, DefaultAccessesPerMinute, b)
 	}
 }

@@ -84,6 +84,36 @@ func checkDatabase(id string, store Store) error {
 	return &Error{"FIRESTORE_DATABASE", fmt.Sprintf("is %q; it must be %s (and not end with a hyphen), or %s", id, databaseRule, DefaultFirestoreDatabase)}
 }
 
+// accountsDocument reads THREADS_SECRETS_DOCUMENT, which names the
+// Firestore document listing the accounts instead of THREADS_SECRETS: the
+// Terraform module's way, since Cloud Run allows a service's environment
+// variables 32 KiB in all, and 1,000 secret IDs of 54 characters take 55
+// KB. Exactly one of the two names the accounts on Google Cloud; the local
+// store keeps its own list.
+func accountsDocument(path, secrets string, store Store) (string, error) {
+	const name = "THREADS_SECRETS_DOCUMENT"
+	switch {
+	case path == "":
+		return "", nil
+	case store == StoreLocal:
+		return "", &Error{name, fmt.Sprintf("is %q, but the local store keeps its own accounts; unset it (THREADS_SECRETS may limit a pass to some of them)", path)}
+	case secrets != "":
+		return "", &Error{name, fmt.Sprintf("is %q and THREADS_SECRETS is set too; set one of them: THREADS_SECRETS lists the secret IDs, THREADS_SECRETS_DOCUMENT names a Firestore document that lists them", path)}
+	}
+	coll, doc, ok := strings.Cut(path, "/")
+	if !ok || strings.Contains(doc, "/") || !validDocumentID(coll) || !validDocumentID(doc) {
+		return "", &Error{name, fmt.Sprintf("is %q; it must be a Firestore document path COLLECTION/DOCUMENT in FIRESTORE_DATABASE, such as deployments/threads-token-refresher (each part without a slash, not \".\" or \"..\", not __x__)", path)}
+	}
+	return path, nil
+}
+
+// validDocumentID is Firestore's rule for a collection or document ID:
+// not empty, no slash, not "." or "..", not __.*__, at most 1,500 bytes.
+func validDocumentID(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.Contains(id, "/") && len(id) <= maxCollectionID &&
+		!(strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__") && len(id) >= 4)
+}
+
 // threadsTimeout reads THREADS_TIMEOUT.
 func threadsTimeout(get func(string) string) (time.Duration, error) {
 	const name = "THREADS_TIMEOUT"

@@ -30,7 +30,7 @@ func (e *Engine) account(ctx context.Context, a Account, owner string, read Stat
 		// Without the lease nothing may be recorded; the next pass retries.
 		return AccountReport{Account: a.ID, Result: ResultFailed, Error: err.Error()}
 	}
-	w := &work{e: e, ctx: ctx, a: a, owner: owner, log: log, st: st, leased: st, slots: run.slots, inspector: run.inspector}
+	w := &work{e: e, ctx: ctx, a: a, owner: owner, log: log, st: st, leased: st, slots: run.slots, inspector: run.inspector, phase: run.phases[a.ID]}
 	w.st.Secret = a.Secret
 	w.st.LastAttemptAt = now
 	return w.run(now)
@@ -53,6 +53,8 @@ type work struct {
 	// inspector is the pass's inspecting token, read once when first
 	// needed; nil when each token inspects itself.
 	inspector *inspector
+	// phase is the account's place in the spread cycle (spread.go).
+	phase phase
 	// payload and its platform are set once the newest version's payload
 	// has been read (platform is then not nil).
 	payload  payload.Payload
@@ -65,7 +67,14 @@ type work struct {
 }
 
 func (w *work) run(now time.Time) AccountReport {
-	versions, err := w.e.Secrets.Versions(w.ctx, w.a)
+	var versions []Version
+	err := w.early(func(ctx context.Context) (err error) {
+		versions, err = w.e.Secrets.Versions(ctx, w.a)
+		return err
+	})
+	if errors.Is(err, errNoBudget) {
+		return w.skip(noBudgetMsg)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return w.fail(ResultFailed, fmt.Sprintf("secret %s does not exist; create it (terraform apply does) or add a token with `refresher add --create %s`", w.a.Secret, w.a.ID))
 	}
@@ -112,7 +121,7 @@ func (w *work) run(now time.Time) AccountReport {
 		// so it is at least as old as the version: refresh it now if that
 		// is 24 hours, or else try once (ageUnknown).
 		return w.refresh(newest, versions, true)
-	case w.e.due(w.st, now):
+	case w.e.due(w.st, w.phase, now):
 		return w.refresh(newest, versions, false)
 	}
 	if w.st.Status != StatusOK {
@@ -159,12 +168,21 @@ func (w *work) records(v Version) bool {
 
 // readPayload reads and parses version v's payload and finds the platform
 // it names, recording the platform in the state. When it cannot, it
-// records the failure and returns its report, and ok false.
+// records the failure (or, when the store's quotas left no room before
+// the account's start cutoff, gives the account back for the next pass)
+// and returns its report, and ok false.
 func (w *work) readPayload(v Version) (rep AccountReport, ok bool) {
 	if w.platform != nil {
 		return AccountReport{}, true
 	}
-	raw, err := w.e.Secrets.Access(w.ctx, w.a, v)
+	var raw []byte
+	err := w.early(func(ctx context.Context) (err error) {
+		raw, err = w.e.Secrets.Access(ctx, w.a, v)
+		return err
+	})
+	if errors.Is(err, errNoBudget) {
+		return w.skip(noBudgetMsg), false
+	}
 	if err != nil {
 		return w.fail(ResultFailed, fmt.Sprintf("reading version %d of %s: %v", v.Number, w.a.Secret, err)), false
 	}
@@ -197,10 +215,7 @@ func (w *work) refresh(current Version, versions []Version, ageUnknown bool) Acc
 		// Meta was never asked: left for the next pass, like an account
 		// not started at all, with the lease given back and nothing
 		// recorded.
-		w.release()
-		rep := reportOf(w.a.ID, ResultSkipped, w.leased)
-		rep.Error = skippedMsg
-		return rep
+		return w.skip(skippedMsg)
 	}
 	if err != nil {
 		if ageUnknown && errors.Is(err, graph.ErrRefusedLiveToken) && w.e.now().Sub(current.CreateTime) < MinRefreshAge {

@@ -18,19 +18,20 @@ import (
 
 // due reports whether the token st records should be refreshed at now: it
 // is at least MinRefreshAge old, by Meta's issue time or the time the
-// refresher received it, and either older than RefreshAfter or with less
-// than DueMargin of its own life left. An unknown expiry counts as short,
-// and so does an estimated one: it rests on Meta's documented 60 days,
-// which an answer the engine no longer remembers may have cut short, and a
+// refresher received it, and either older than RefreshAfter (and, when the
+// engine spreads, at its account's phase p: spread.go) or with less than
+// DueMargin of its own life left. An unknown expiry counts as short, and
+// so does an estimated one: it rests on Meta's documented 60 days, which
+// an answer the engine no longer remembers may have cut short, and a
 // refresh tells the real one. The data-access clock does not make a token
 // due: Meta does not say that a refresh extends it, only a new login; it
 // is reported (hoursLeft) so that a person logs in again.
-func (e *Engine) due(st State, now time.Time) bool { return !now.Before(e.dueAt(st)) }
+func (e *Engine) due(st State, p phase, now time.Time) bool { return !now.Before(e.dueAt(st, p)) }
 
 // dueAt is the instant the token st records comes due by the rule above,
 // so that the pass (due) and the watchdog (Watch, which asks since when an
 // account has waited) cannot disagree.
-func (e *Engine) dueAt(st State) time.Time {
+func (e *Engine) dueAt(st State, p phase) time.Time {
 	// Issue times come in whole seconds (Meta's issued_at, the payload's
 	// note): the token may have been issued up to a second later. Counting
 	// from the end of that second never takes a token for older than it
@@ -38,7 +39,9 @@ func (e *Engine) dueAt(st State) time.Time {
 	// issue time was rounded down); a time the refresher took itself is
 	// later than Meta's anyway.
 	born := st.IssuedAt.Add(time.Second)
-	at := born.Add(e.RefreshAfter)
+	// The phase delays only the rule by age: the margin below and the
+	// youngest age Meta refreshes stay as they are.
+	at := p.pin(born.Add(e.RefreshAfter))
 	switch {
 	case st.ExpiryFrom == ClockEstimate, st.ExpiresAt.IsZero():
 		// An estimate or an unknown expiry is short: due at the youngest
@@ -65,8 +68,8 @@ func latest(a, b time.Time) time.Time {
 // new version added by hand is adopted on the next pass; so is one whose
 // clocks are unknown (recorded before clocks were kept), so that Meta is
 // asked once.
-func (e *Engine) fresh(st State, now time.Time) bool {
-	return st.Status == StatusOK && st.ExpiryFrom != "" && !st.IssuedAt.IsZero() && !e.due(st, now) &&
+func (e *Engine) fresh(st State, p phase, now time.Time) bool {
+	return st.Status == StatusOK && st.ExpiryFrom != "" && !st.IssuedAt.IsZero() && !e.due(st, p, now) &&
 		!dataAccessEnding(st, now)
 }
 
@@ -190,6 +193,9 @@ func (w *work) tooYoung(v Version, refusal error) AccountReport {
 type passRun struct {
 	slots     *slots
 	inspector *inspector
+	// phases are the accounts' places in the spread cycle (spread.go);
+	// nil when the engine does not spread.
+	phases map[string]phase
 }
 
 // inspector is the token that inspects the others in one pass: the

@@ -93,6 +93,20 @@ type Engine struct {
 	// Threads it must be a tester's. Empty means each token inspects
 	// itself, which works for the app's own developers and testers.
 	Inspector string
+	// Spread gives each account a phase of its own in a cycle of
+	// SpreadPeriod, and a token that comes due by age waits for its
+	// account's next phase (spread.go), so that accounts that came due
+	// together spread over the cycle by their next refresh. The function
+	// and the command spread (internal/service); off, a token is due at
+	// RefreshAfter exactly.
+	Spread bool
+	// StoreWork, when positive, bounds further the accounts worked on at
+	// once, their store calls around their Meta calls, which are at most
+	// accountsPerSlot × Concurrency. A store that paces its calls under
+	// per-minute budgets needs fewer when those budgets could not store
+	// that many refreshed tokens within StoreRetryFor (internal/service
+	// sets it).
+	StoreWork int
 	// Rand draws the jitter that spreads retry waits, uniformly in [0, 1);
 	// nil means math/rand/v2. It is called from several goroutines. A
 	// seeded source makes the waits, and so a whole simulated run, replay
@@ -116,6 +130,9 @@ const (
 	// loadTimeout bounds the batched state read, so that an unreachable
 	// state store fails the pass instead of hanging it.
 	loadTimeout = 2 * time.Minute
+	// DefaultStoreRetryFor is how long a refreshed token is retried into
+	// the secret store (StoreRetryFor) by default.
+	DefaultStoreRetryFor = 5 * time.Minute
 	// threadsAttempts is the number of refresh calls, in all, for one
 	// account whose failures are transient.
 	threadsAttempts = 3
@@ -220,7 +237,7 @@ func (e *Engine) storeRetryFor() time.Duration {
 	if e.StoreRetryFor > 0 {
 		return e.StoreRetryFor
 	}
-	return 5 * time.Minute
+	return DefaultStoreRetryFor
 }
 
 // newOwner names one pass in the leases it takes: host, process and a random

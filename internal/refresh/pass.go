@@ -49,12 +49,13 @@ const MaxThreadsTimeout = AccountTimeout
 // It first reads every account's state in one batched read. Accounts that
 // are fresh (status ok and younger than RefreshAfter) cost nothing more: no
 // write, no secret store call, no Threads call. The others are worked on
-// concurrently, each under its own lease, as a pipeline: at most Concurrency
-// requests to Meta are in flight (slots), while up to accountsPerSlot ×
-// Concurrency accounts do their store work around them, so that the slots
-// never wait on Google. Every goroutine the pass starts has ended when Pass
-// returns. The error is non-nil only when the pass could not start (the
-// state could not be read); account failures are in the Report.
+// concurrently, most urgent first, each under its own lease, as a
+// pipeline: at most Concurrency requests to Meta are in flight (slots),
+// while up to accountsPerSlot × Concurrency accounts (StoreWork) do their
+// store work around them, so that the slots never wait on Google. Every
+// goroutine the pass starts has ended when Pass returns. The error is
+// non-nil only when the pass could not start (the state could not be
+// read); account failures are in the Report.
 func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	if err := e.check(); err != nil {
 		return Report{}, err
@@ -68,13 +69,17 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	rep := Report{Accounts: make([]AccountReport, len(accounts))}
 	owner := newOwner()
 
-	run := &passRun{slots: e.newSlots(ctx), inspector: e.newInspector(accounts)}
+	run := &passRun{slots: e.newSlots(ctx), inspector: e.newInspector(accounts), phases: e.phases(accounts)}
 	var g errgroup.Group
-	g.SetLimit(e.Concurrency * accountsPerSlot)
+	g.SetLimit(e.storeWork())
 	var panicked atomic.Pointer[Panic]
-	for i, a := range accounts {
+	// The most urgent accounts start first: when the deadline or the secret
+	// store's quotas leave some for the next pass, those are the ones that
+	// can wait, and they come first then.
+	for _, i := range e.urgency(accounts, states, run.phases) {
+		a := accounts[i]
 		st, ok := states[a.ID]
-		if ok && e.fresh(st, now) {
+		if ok && e.fresh(st, run.phases[a.ID], now) {
 			rep.Accounts[i] = reportOf(a.ID, ResultFresh, st)
 			continue
 		}

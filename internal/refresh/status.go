@@ -20,13 +20,14 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 	}
 	rep := Report{Accounts: make([]AccountReport, len(accounts))}
 	now := e.now()
+	phases := e.phases(accounts)
 	for i, a := range accounts {
 		st, ok := states[a.ID]
 		r := AccountReport{Account: a.ID, Result: ResultUnknown}
 		if ok && st.Known() {
 			r = reportOf(a.ID, Result(st.Status), st)
 			r.Stored = st.Status
-			r.DueAt = e.dueAt(st)
+			r.DueAt = e.dueAt(st, phases[a.ID])
 			r.lifeLeft(now)
 		}
 		if ok && st.Held.HeldAt(now) {

@@ -60,6 +60,7 @@ func (e *Engine) Watch(ctx context.Context, overdueAfter time.Duration) (Watch, 
 		return Watch{}, err
 	}
 	now := e.now()
+	phases := e.phases(accounts)
 	w := Watch{Accounts: len(accounts)}
 	var oldest, first time.Time
 	for _, a := range accounts {
@@ -71,7 +72,7 @@ func (e *Engine) Watch(ctx context.Context, overdueAfter time.Duration) (Watch, 
 		if exp, _ := lifeEnds(st.ExpiresAt, st.DataAccessExpiresAt); !exp.IsZero() && (first.IsZero() || exp.Before(first)) {
 			first, w.FirstToDie = exp, a.ID
 		}
-		since := e.expectedBy(st)
+		since := e.expectedBy(st, phases[a.ID])
 		if since.IsZero() || now.Sub(since) <= overdueAfter {
 			continue
 		}
@@ -94,12 +95,13 @@ func (e *Engine) Watch(ctx context.Context, overdueAfter time.Duration) (Watch, 
 // st: since then every pass refreshes or tries it, and records the attempt.
 // That is when it became due, or, if a pass tried it since (one that
 // failed or needs a new login is tried on every pass), that attempt. Zero
-// means the state does not say.
-func (e *Engine) expectedBy(st State) time.Time {
+// means the state does not say. p is the account's phase, as the passes
+// see it.
+func (e *Engine) expectedBy(st State, p phase) time.Time {
 	if st.RefreshedAt.IsZero() {
 		return st.LastAttemptAt
 	}
-	if due := e.dueAt(st); due.After(st.LastAttemptAt) {
+	if due := e.dueAt(st, p); due.After(st.LastAttemptAt) {
 		return due
 	}
 	return st.LastAttemptAt

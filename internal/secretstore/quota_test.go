@@ -19,9 +19,11 @@ import (
 // minute (Google's defaults: 600 reads, 600 writes), as a large due pass
 // or another application of the project would, then calls the store: the
 // refusal (RESOURCE_EXHAUSTED with Google's details, from the server's
-// quota, not an injected fault) is ErrUnavailable, never ErrUncertain, and
-// a refused write leaves nothing behind. So a refreshed token that meets
-// the write quota is retried into the store, not dropped or checked for.
+// quota, not an injected fault) is ErrUnavailable and ErrQuota, never
+// ErrUncertain, and a refused write leaves nothing behind. So a refreshed
+// token that meets the write quota is retried into the store, not dropped
+// or checked for, and a list that meets it is made again once the quota
+// refills.
 func TestQuotaRefusals(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -61,8 +63,8 @@ func TestQuotaRefusals(t *testing.T) {
 
 			ctx := context.Background()
 			err := tt.call(ctx, st, v)
-			if !errors.Is(err, refresh.ErrUnavailable) || errors.Is(err, refresh.ErrUncertain) {
-				t.Fatalf("over the %s quota: %v, want ErrUnavailable only", tt.category, err)
+			if !errors.Is(err, refresh.ErrUnavailable) || !errors.Is(err, refresh.ErrQuota) || errors.Is(err, refresh.ErrUncertain) {
+				t.Fatalf("over the %s quota: %v, want ErrUnavailable and ErrQuota only", tt.category, err)
 			}
 			if !strings.HasPrefix(err.Error(), tt.doing) || !strings.Contains(err.Error(), "Quota exceeded") {
 				t.Errorf("error %q does not say what was being done and why it was refused", err)

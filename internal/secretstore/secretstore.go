@@ -44,6 +44,9 @@ type Options struct {
 	// plaintext without credentials. Empty means the real service with
 	// Application Default Credentials.
 	EmulatorHost string
+	// Budgets, when set, paces every call under them (pacing.go); nil
+	// sends each call at once.
+	Budgets *Budgets
 }
 
 // Store is a refresh.SecretStore backed by Secret Manager.
@@ -55,7 +58,11 @@ type Store struct {
 
 // New connects to Secret Manager, or to opts.EmulatorHost.
 func New(ctx context.Context, opts Options) (*Store, error) {
-	c, err := secretmanager.NewClient(ctx, clientopts.Emulator(opts.EmulatorHost)...)
+	copts := clientopts.Emulator(opts.EmulatorHost)
+	if opts.Budgets != nil {
+		copts = append(copts, Pacing(*opts.Budgets))
+	}
+	c, err := secretmanager.NewClient(ctx, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating Secret Manager client: %w", err)
 	}
@@ -197,17 +204,25 @@ func (s *Store) SecretExists(ctx context.Context, a refresh.Account) (bool, erro
 // means. A write that ran out of time (or was cancelled) may still have
 // landed, so it is uncertain rather than unavailable. RESOURCE_EXHAUSTED is
 // a quota refusing the request before it is carried out, so it is
-// unavailable: Secret Manager allows 600 write requests (adding or
-// destroying a version) and 600 read requests (listing) a minute per
-// project (cloud.google.com/secret-manager/quotas), which a large due pass
-// can exceed, and a refreshed token that met the quota must be retried into
-// the store, not dropped.
+// unavailable, and a quota's (refresh.ErrQuota): Secret Manager allows 600
+// write requests (adding or destroying a version) and 600 read requests
+// (listing) a minute per project (cloud.google.com/secret-manager/quotas),
+// shared with the project's other applications, and a refreshed token that
+// met the quota must be retried into the store, not dropped, as a list
+// must be retried once the quota refills. A call the store's own pacing
+// never sent (refresh.ErrNoBudget) did not happen either, whatever the
+// context says since.
 func classify(ctx context.Context, doing string, err error, write bool) error {
+	if errors.Is(err, refresh.ErrNoBudget) {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
 	var kind error
 	switch status.Code(err) {
 	case codes.NotFound:
 		kind = refresh.ErrNotFound
-	case codes.Unavailable, codes.ResourceExhausted:
+	case codes.ResourceExhausted:
+		return fmt.Errorf("%s: %w: %w: %w", doing, refresh.ErrUnavailable, refresh.ErrQuota, err)
+	case codes.Unavailable:
 		kind = refresh.ErrUnavailable
 	case codes.DeadlineExceeded, codes.Canceled:
 		if write {

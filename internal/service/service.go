@@ -105,13 +105,17 @@ func (o Options) build(ctx context.Context, cfg *config.Config, logger *slog.Log
 		Inspector:      cfg.InspectorAccount,
 		Now:            o.Now,
 		RetryBase:      o.RetryBase,
+		// Accounts that come due together spread over the day by their
+		// next refresh (README, "The clocks").
+		Spread: true,
 	}
 	for name, c := range s.Platforms {
 		e.Platforms[name] = c.Refresher()
 	}
 	switch cfg.Store {
 	case config.StoreGoogle:
-		secrets, err := secretstore.New(ctx, secretstore.Options{EmulatorHost: cfg.SecretManagerEmulatorHost})
+		budgets := Budgets(cfg)
+		secrets, err := secretstore.New(ctx, secretstore.Options{EmulatorHost: cfg.SecretManagerEmulatorHost, Budgets: &budgets})
 		if err != nil {
 			return nil, fmt.Errorf("connecting to Secret Manager: %w", err)
 		}
@@ -141,7 +145,11 @@ func (o Options) build(ctx context.Context, cfg *config.Config, logger *slog.Log
 		}
 		s.Google = &GoogleStores{Secrets: secrets, States: states}
 		e.Secrets, e.States = secrets, states
+		e.StoreWork = StoreWork(budgets)
 		e.Accounts = refresh.Fixed(cfg.Accounts)
+		if cfg.AccountsDocument != "" {
+			e.Accounts = documentAccounts(states, cfg.AccountsDocument, cfg.Project)
+		}
 	case config.StoreLocal:
 		store, err := localstore.Open(cfg.LocalDB, local)
 		if err != nil {
@@ -156,6 +164,45 @@ func (o Options) build(ctx context.Context, cfg *config.Config, logger *slog.Log
 	}
 	s.Engine = e
 	return s, nil
+}
+
+// Budgets are the Secret Manager budgets cfg sets, a minute each.
+func Budgets(cfg *config.Config) secretstore.Budgets {
+	return secretstore.Budgets{Reads: cfg.ReadsPerMinute, Writes: cfg.WritesPerMinute, Accesses: cfg.AccessesPerMinute, Window: time.Minute}
+}
+
+// StoreWork bounds the accounts a pass works on at once under the write
+// budget (refresh.Engine.StoreWork). Each account in flight holds up to
+// two writes (the new token's add, then the destroy of an old version),
+// and the last ones queued are stored after the pass stops starting
+// accounts (refresh.StartBudget before PASS_TIMEOUT). They must be stored
+// within the request: Cloud Run gives an instance CPU only while a
+// request runs, and ends the request at the function's timeout, which the
+// Terraform module sets 30 s after PASS_TIMEOUT. So the queue of writes
+// the accounts in flight can hold drains in storeDrain: 125 accounts at
+// the default budget, which leaves the default 4 × CONCURRENCY alone up
+// to a CONCURRENCY of 31 (the default is 8).
+func StoreWork(b secretstore.Budgets) int {
+	return max(1, int(int64(b.Writes)*int64(storeDrain)/int64(b.Window)/2))
+}
+
+// storeDrain is how long the writes queued behind the last accounts a
+// pass starts may take: the 30 s the Terraform module leaves between
+// PASS_TIMEOUT and the function's timeout, well inside
+// refresh.DefaultStoreRetryFor, how long the engine holds a refreshed
+// token for its write.
+const storeDrain = 30 * time.Second
+
+// documentAccounts lists the accounts of the document path names in the
+// state store, at each pass (config.Config.AccountsDocument).
+func documentAccounts(states *statestore.Store, path, project string) refresh.AccountsFunc {
+	return func(ctx context.Context) ([]refresh.Account, error) {
+		list, err := states.AccountList(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return config.SecretList(list, path, project)
+	}
 }
 
 // localAccounts lists the accounts stored locally, or, when THREADS_SECRETS

@@ -180,30 +180,38 @@ run "function_runtime_and_environment" {
     condition     = google_cloudfunctions2_function.refresher.service_config[0].timeout_seconds == 540
     error_message = "The function's timeout must come from timeout_seconds."
   }
+  # The account list is a Firestore document in the function's database,
+  # named by THREADS_SECRETS_DOCUMENT (firestore.tf).
   assert {
-    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["THREADS_SECRETS"] == "threads-token-brand,threads-token-main"
-    error_message = "THREADS_SECRETS must list exactly the managed secrets."
+    condition     = jsondecode(google_firestore_document.accounts.fields).secrets.stringValue == "threads-token-brand,threads-token-main"
+    error_message = "The account list must hold exactly the managed secrets, in THREADS_SECRETS's form."
   }
   assert {
-    condition = toset(split(",", google_cloudfunctions2_function.refresher.service_config[0].environment_variables["THREADS_SECRETS"])) == toset(
+    condition = toset(split(",", jsondecode(google_firestore_document.accounts.fields).secrets.stringValue)) == toset(
       [for s in values(google_secret_manager_secret.account) : s.secret_id]
     )
-    error_message = "THREADS_SECRETS must name the same secrets Terraform manages."
+    error_message = "The account list must name the same secrets Terraform manages."
   }
   assert {
-    condition = {
-      for k, v in google_cloudfunctions2_function.refresher.service_config[0].environment_variables : k => v
-      if k != "THREADS_SECRETS"
-      } == {
-      GOOGLE_CLOUD_PROJECT = "test-project"
-      FIRESTORE_DATABASE   = "threads-token-refresher"
-      TOKENS_COLLECTION    = "threads_tokens"
-      REFRESH_AFTER        = "24h"
-      KEEP_VERSIONS        = "2"
-      LOG_LEVEL            = "info"
-      PASS_TIMEOUT         = "510s"
-      TOKEN_CHANGES_TOPIC  = "projects/test-project/topics/threads-token-refresher-token-changes"
-    }
+    condition     = google_firestore_document.accounts.database == "threads-token-refresher" && "${google_firestore_document.accounts.collection}/${google_firestore_document.accounts.document_id}" == "deployments/threads-token-refresher"
+    error_message = "The account list must be deployments/<name> in the function's own database."
+  }
+  assert {
+    # tomap: a map of strings never equals an object literal.
+    condition = google_cloudfunctions2_function.refresher.service_config[0].environment_variables == tomap({
+      GOOGLE_CLOUD_PROJECT               = "test-project"
+      THREADS_SECRETS_DOCUMENT           = "deployments/threads-token-refresher"
+      FIRESTORE_DATABASE                 = "threads-token-refresher"
+      TOKENS_COLLECTION                  = "threads_tokens"
+      REFRESH_AFTER                      = "24h"
+      KEEP_VERSIONS                      = "2"
+      LOG_LEVEL                          = "info"
+      PASS_TIMEOUT                       = "510s"
+      SECRET_MANAGER_READS_PER_MINUTE    = "500"
+      SECRET_MANAGER_WRITES_PER_MINUTE   = "500"
+      SECRET_MANAGER_ACCESSES_PER_MINUTE = "80000"
+      TOKEN_CHANGES_TOPIC                = "projects/test-project/topics/threads-token-refresher-token-changes"
+    })
     error_message = "The function's environment must come from the variables."
   }
 }
@@ -277,7 +285,7 @@ run "outputs_tell_how_to_add_a_token" {
     error_message = "service_account_emails must name the deployment's accounts."
   }
   assert {
-    condition     = output.refresher_env == "GOOGLE_CLOUD_PROJECT=test-project THREADS_SECRETS=threads-token-brand,threads-token-main FIRESTORE_DATABASE=threads-token-refresher TOKENS_COLLECTION=threads_tokens"
+    condition     = output.refresher_env == "GOOGLE_CLOUD_PROJECT=test-project THREADS_SECRETS_DOCUMENT=deployments/threads-token-refresher FIRESTORE_DATABASE=threads-token-refresher TOKENS_COLLECTION=threads_tokens"
     error_message = "refresher_env must point the command-line tool at this deployment."
   }
 }

@@ -117,11 +117,11 @@ run "threads_only_as_before" {
     error_message = "accounts = [\"main\"] must print the same Threads command as before."
   }
   assert {
-    condition     = output.refresher_add_commands["main"] == "env GOOGLE_CLOUD_PROJECT=test-project THREADS_SECRETS=threads-token-main FIRESTORE_DATABASE=threads-token-refresher TOKENS_COLLECTION=threads_tokens refresher add threads-token-main"
+    condition     = output.refresher_add_commands["main"] == "env GOOGLE_CLOUD_PROJECT=test-project THREADS_SECRETS_DOCUMENT=deployments/threads-token-refresher FIRESTORE_DATABASE=threads-token-refresher TOKENS_COLLECTION=threads_tokens refresher add threads-token-main"
     error_message = "accounts = [\"main\"] must store through refresher add without a platform."
   }
   assert {
-    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["THREADS_SECRETS"] == "threads-token-main" && output.secret_ids == { main = "threads-token-main" }
-    error_message = "accounts = [\"main\"] must keep its secret and THREADS_SECRETS."
+    condition     = jsondecode(google_firestore_document.accounts.fields).secrets.stringValue == "threads-token-main" && output.secret_ids == { main = "threads-token-main" }
+    error_message = "accounts = [\"main\"] must keep its secret and its place in the account list."
   }
 }

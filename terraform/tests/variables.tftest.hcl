@@ -218,3 +218,75 @@ run "unknown_platform_is_refused" {
 
   expect_failures = [var.account_platforms]
 }
+
+run "secret_manager_budgets_that_cannot_work_are_refused" {
+  command = plan
+
+  variables {
+    secret_manager_reads_per_minute    = 0
+    secret_manager_writes_per_minute   = 2.5
+    secret_manager_accesses_per_minute = 1000001
+  }
+
+  expect_failures = [var.secret_manager_reads_per_minute, var.secret_manager_writes_per_minute, var.secret_manager_accesses_per_minute]
+}
+
+run "secret_manager_budgets_are_passed_to_the_function" {
+  command = plan
+
+  variables {
+    secret_manager_reads_per_minute    = 1000
+    secret_manager_writes_per_minute   = 1200
+    secret_manager_accesses_per_minute = 3000
+  }
+
+  assert {
+    condition = (google_cloudfunctions2_function.refresher.service_config[0].environment_variables["SECRET_MANAGER_READS_PER_MINUTE"] == "1000" &&
+      google_cloudfunctions2_function.refresher.service_config[0].environment_variables["SECRET_MANAGER_WRITES_PER_MINUTE"] == "1200" &&
+    google_cloudfunctions2_function.refresher.service_config[0].environment_variables["SECRET_MANAGER_ACCESSES_PER_MINUTE"] == "3000")
+    error_message = "The Secret Manager budgets must reach the function."
+  }
+}
+
+run "available_cpu_is_passed_or_left_to_cloud_run" {
+  command = plan
+
+  variables {
+    available_cpu = "1"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].available_cpu == "1"
+    error_message = "available_cpu must reach the function's service_config."
+  }
+}
+
+run "available_cpu_that_is_no_number_is_refused" {
+  command = plan
+
+  variables {
+    available_cpu = "one"
+  }
+
+  expect_failures = [var.available_cpu]
+}
+
+run "label_value_over_63_characters_is_refused" {
+  command = plan
+
+  variables {
+    labels = { team = "a-label-value-of-sixty-four-characters-is-one-more-than-allowed-" }
+  }
+
+  expect_failures = [var.labels]
+}
+
+run "tokens_collection_of_the_account_list_is_refused" {
+  command = plan
+
+  variables {
+    tokens_collection = "deployments"
+  }
+
+  expect_failures = [google_firestore_document.accounts]
+}

@@ -96,6 +96,18 @@ func WithoutQuotas() Option {
 	return func(s *Server) { s.SetQuotasEnforced(false) }
 }
 
+// WithQuotaWindow makes the quotas count per interval of d on the server's
+// clock instead of per calendar minute: the limits hold per d, and the
+// intervals start at multiples of d. A test that paces its calls per
+// minute (secretstore.Budgets) shortens both by the same factor, so that
+// what a minute's quota allows happens in seconds, by the same rules.
+func WithQuotaWindow(d time.Duration) Option {
+	if d <= 0 {
+		panic(fmt.Sprintf("smfake: WithQuotaWindow(%v): the interval must be positive", d))
+	}
+	return func(s *Server) { s.quotas.interval = d }
+}
+
 // quotas is the state of the per-project rate quotas.
 //
 // How "per minute" is counted: Google's Cloud Quotas refill a rate quota at
@@ -125,6 +137,9 @@ func WithoutQuotas() Option {
 // version to a secret and destroys one other.
 type quotas struct {
 	enforced bool
+	// interval is how long a count lasts: a minute, but for tests that
+	// compress time (WithQuotaWindow).
+	interval time.Duration
 	limits   map[Category]int
 	windows  map[windowKey]*window
 	refused  map[Category]int
@@ -145,6 +160,7 @@ type window struct {
 func newQuotas() *quotas {
 	return &quotas{
 		enforced: true,
+		interval: time.Minute,
 		limits:   maps.Clone(googleQuotas),
 		windows:  make(map[windowKey]*window),
 		refused:  make(map[Category]int),
@@ -152,10 +168,10 @@ func newQuotas() *quotas {
 	}
 }
 
-// window returns the count of project's category for the minute of now,
-// starting a new one when the minute has changed.
+// window returns the count of project's category for the minute of now
+// (the interval, WithQuotaWindow), starting a new one when it has changed.
 func (q *quotas) window(project string, c Category, now time.Time) *window {
-	minute := now.Truncate(time.Minute)
+	minute := now.Truncate(q.interval)
 	k := windowKey{project, c}
 	w := q.windows[k]
 	if w == nil || !w.minute.Equal(minute) {

@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"github.com/googleapis/gax-go/v2"
 	"github.com/googleapis/gax-go/v2/apierror"
+	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -369,5 +370,40 @@ func TestQuotaRefusalTakesNoFault(t *testing.T) {
 	wantCode(t, "the next add", err, codes.Unavailable)
 	if n := len(s.Versions("projects/p/secrets/main")); n != 0 {
 		t.Errorf("%d versions added", n)
+	}
+}
+
+// TestQuotaWindow: a shortened interval (a test that compresses time) holds
+// the same limits per interval, counted from multiples of it, as a minute
+// does per calendar minute.
+func TestQuotaWindow(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 3, 1, 10, 0, 30, 0, time.UTC)
+	clk := fakeclock.New(start)
+	s := smfake.Start(t, smfake.WithClock(clk.Now), smfake.WithQuotaWindow(time.Second), smfake.WithQuota(smfake.Read, 3))
+	s.CreateSecret(qSecret)
+	c := newClient(t, s)
+	list := func() error {
+		_, err := c.ListSecretVersions(context.Background(), &secretmanagerpb.ListSecretVersionsRequest{Parent: qSecret}).Next()
+		if errors.Is(err, iterator.Done) {
+			return nil
+		}
+		return err
+	}
+	for i := range 3 {
+		if err := list(); err != nil {
+			t.Fatalf("request %d of 3 this second: %v", i+1, err)
+		}
+	}
+	if err := list(); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("the 4th request of the second: %v, want ResourceExhausted", err)
+	}
+	clk.Set(start.Add(time.Second - time.Nanosecond))
+	if err := list(); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("the last instant of the second: %v, want ResourceExhausted", err)
+	}
+	clk.Set(start.Add(time.Second))
+	if err := list(); err != nil {
+		t.Errorf("the next second: %v", err)
 	}
 }
