@@ -27,6 +27,7 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 			r = reportOf(a.ID, Result(st.Status), st)
 			r.Stored = st.Status
 			r.lifeLeft(now)
+			r.assess(now, e.warnWithin())
 		}
 		if ok && st.Held.HeldAt(now) {
 			r.Result = ResultBusy
