@@ -513,6 +513,10 @@ func TestBadConfigurationAnswers500WithTheSentence(t *testing.T) {
 		{"TOKEN_CHANGES_TOPIC", "token-changes"},
 		// Every due account would be skipped on every pass, each answered 200.
 		{"PASS_TIMEOUT", "20s"},
+		{"WARN_WITHIN", "1440h"},
+		// On Cloud Run the file would live in the instance's memory, read
+		// by nobody.
+		{"TOKEN_EVENTS_FILE", "/tmp/token-events.jsonl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable, func(t *testing.T) {

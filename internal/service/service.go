@@ -74,6 +74,12 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local l
 		Concurrency:    cfg.Concurrency,
 		ThreadsTimeout: cfg.ThreadsTimeout,
 		Inspector:      cfg.InspectorAccount,
+		WarnWithin:     cfg.WarnWithin,
+	}
+	if cfg.TokenEventsFile != "" {
+		// Each event a JSON line in a file: the configuration allows it in
+		// either store, never beside a topic.
+		e.Notifier = notify.NewFile(cfg.TokenEventsFile)
 	}
 	for name, c := range s.Platforms {
 		e.Platforms[name] = c.Refresher()
@@ -98,8 +104,8 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local l
 			return errors.Join(errs...)
 		}
 		if cfg.TokenChangesTopic != "" {
-			// Publishes each change of a current token; none without a topic
-			// (local mode refuses one).
+			// Publishes each change of a current token and of an account's
+			// health; none without a topic (local mode refuses one).
 			changes, err := notify.New(ctx, cfg.TokenChangesTopic, notify.Options{EmulatorHost: cfg.PubSubEmulatorHost})
 			if err != nil {
 				_ = s.close()
