@@ -59,7 +59,9 @@ func TestAccountCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p struct{ AccessToken string `json:"access_token"` }
+	var p struct {
+		AccessToken string `json:"access_token"`
+	}
 	_ = json.Unmarshal(raw, &p)
 	r.TH.Revoke(p.AccessToken)
 	a = r.checkAnswer("revoked", http.StatusInternalServerError, refresh.ResultNeedsReauth, refresh.HealthNeedsReauth)

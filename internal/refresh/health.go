@@ -52,10 +52,6 @@ func (e *Engine) warnWithin() time.Duration {
 	return DefaultWarnWithin
 }
 
-// Health is the health of the account whose state is st, at now, with the
-// engine's warning threshold.
-func (e *Engine) Health(st State, now time.Time) Health { return e.health(st, now) }
-
 // health is the health of the account whose state is st, at now.
 func (e *Engine) health(st State, now time.Time) Health {
 	end, _ := lifeEnds(st.ExpiresAt, st.DataAccessExpiresAt)

@@ -18,7 +18,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 )
@@ -134,7 +133,7 @@ func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration
 	case refresh.StatusFailing:
 		return string(stored)
 	case refresh.StatusNeedsReauth:
-		return string(stored) + ": log in again with " + reauthCommands(r)
+		return string(stored) + ": log in again with " + refresh.RelinkCommands(r.Account, r.Platform)
 	}
 	end, which := r.LifeEnds()
 	if end.IsZero() {
@@ -167,19 +166,9 @@ func printNotes(w io.Writer, rep refresh.Report, now time.Time) {
 			fmt.Fprintf(w, "%s is busy: pass %s holds it until %s; a pass that died holds it until then\n", r.Account, r.LeaseOwner, until)
 		}
 		if r.Stored == refresh.StatusNeedsReauth {
-			fmt.Fprintf(w, "%s needs a new login: %s\n", r.Account, reauthCommands(r))
+			fmt.Fprintf(w, "%s needs a new login: %s\n", r.Account, refresh.RelinkCommands(r.Account, r.Platform))
 		}
 	}
-}
-
-// reauthCommands names the commands that bring an account that needs a new
-// login back: a login, or a long-lived token added by hand.
-func reauthCommands(r refresh.AccountReport) string {
-	flag := ""
-	if r.Platform != "" && r.Platform != payload.DefaultPlatform {
-		flag = " --platform " + r.Platform
-	}
-	return fmt.Sprintf("`refresher login%s --redirect-uri URI %s`, or `refresher add%s %s < long-lived-token.txt`", flag, r.Account, flag, r.Account)
 }
 
 // owner is what the table shows of a token's owner.
