@@ -92,6 +92,9 @@ resource "google_cloudfunctions2_function" "refresher" {
       # Cloud Run puts no deadline on the request: the pass bounds itself a
       # little inside the function's timeout, so that it answers in time.
       PASS_TIMEOUT = "${var.timeout_seconds - 30}s"
+      # A token with less life left is expiring: consumers are told at the
+      # threshold the life-left alert uses, so both speak of the same day.
+      WARN_WITHIN = "${var.alert_if_hours_left_below}h"
       },
       # Unset means no publishing (publish_token_changes = false).
       local.token_changes_topic == null ? {} : { TOKEN_CHANGES_TOPIC = local.token_changes_topic },

@@ -283,9 +283,10 @@ func TestNoTokenInMessages(t *testing.T) {
 	if got := w.received(); len(got) != 2 {
 		t.Fatalf("%d messages, want 2", len(got))
 	}
-	if !w.CheckNoToken() || len(w.TH.Tokens()) < 3 {
+	if len(w.TH.Tokens()) < 3 {
 		t.Errorf("the search covered %d tokens, want at least 3", len(w.TH.Tokens()))
 	}
+	w.CheckNoToken() // says which
 }
 
 func TestNewRefusesANameThatIsNoTopic(t *testing.T) {

@@ -202,6 +202,7 @@ run "function_runtime_and_environment" {
       KEEP_VERSIONS        = "2"
       LOG_LEVEL            = "info"
       PASS_TIMEOUT         = "510s"
+      WARN_WITHIN          = "336h"
       TOKEN_CHANGES_TOPIC  = "projects/test-project/topics/threads-token-refresher-token-changes"
     }
     error_message = "The function's environment must come from the variables."
