@@ -69,8 +69,7 @@ func (f *function) build() (http.Handler, error) {
 		bootLog.ErrorContext(alerts, "configuration refused", "error", err.Error())
 		return nil, err
 	}
-	if _, onCloudRun := f.lookup("K_SERVICE"); onCloudRun && cfg.Store != config.StoreGoogle {
-		err := &config.Error{Variable: "GOOGLE_CLOUD_PROJECT", Problem: "is not set; a deployed function keeps tokens in Secret Manager and Firestore and needs it"}
+	if err := onCloudRun(f.lookup, cfg); err != nil {
 		bootLog.ErrorContext(alerts, "configuration refused", "error", err.Error())
 		return nil, err
 	}
@@ -89,4 +88,21 @@ func (f *function) build() (http.Handler, error) {
 		},
 		Now: svc.Engine.Now}
 	return f.handler, nil
+}
+
+// onCloudRun refuses, on Cloud Run (K_SERVICE set), what works only on one
+// machine: the local store, and TOKEN_EVENTS_FILE, since an instance's file
+// system is in memory and goes with the instance (Cloud Run's container
+// runtime contract), so no consumer could read it.
+func onCloudRun(lookup config.LookupFunc, cfg *config.Config) error {
+	if _, ok := lookup("K_SERVICE"); !ok {
+		return nil
+	}
+	switch {
+	case cfg.Store != config.StoreGoogle:
+		return &config.Error{Variable: "GOOGLE_CLOUD_PROJECT", Problem: "is not set; a deployed function keeps tokens in Secret Manager and Firestore and needs it"}
+	case cfg.TokenEventsFile != "":
+		return &config.Error{Variable: "TOKEN_EVENTS_FILE", Problem: fmt.Sprintf("is %q, but a deployed function's files live in memory and go with its instance; unset it and use TOKEN_CHANGES_TOPIC", cfg.TokenEventsFile)}
+	}
+	return nil
 }

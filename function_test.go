@@ -513,6 +513,10 @@ func TestBadConfigurationAnswers500WithTheSentence(t *testing.T) {
 		{"TOKEN_CHANGES_TOPIC", "token-changes"},
 		// Every due account would be skipped on every pass, each answered 200.
 		{"PASS_TIMEOUT", "20s"},
+		{"WARN_WITHIN", "1440h"},
+		// On Cloud Run the file would live in the instance's memory, read
+		// by nobody.
+		{"TOKEN_EVENTS_FILE", "/tmp/token-events.jsonl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable, func(t *testing.T) {
@@ -654,8 +658,9 @@ func TestLogLinesPerAccount(t *testing.T) {
 
 // TestTokenChangesArePublished: with TOKEN_CHANGES_TOPIC set, a refresh
 // publishes one message naming the account, its secret and the version
-// Secret Manager returned, never the token; a fresh pass publishes none.
-// (internal/notify's tests cover adoption and failed publishes.)
+// Secret Manager returned, with the account's health, never the token; a
+// fresh pass publishes none. (internal/notify's tests cover adoption,
+// health events, crashes and failed publishes.)
 func TestTokenChangesArePublished(t *testing.T) {
 	t.Parallel()
 	emu := pubsubemu.Start(t)
@@ -663,40 +668,58 @@ func TestTokenChangesArePublished(t *testing.T) {
 	h := newHarness(t, []string{"main"}, map[string]string{"TOKEN_CHANGES_TOPIC": topic.Name, "PUBSUB_EMULATOR_HOST": emu.Host()})
 	h.SeedToken("main", 72*time.Hour)
 
-	received := func() []map[string]string {
-		var out []map[string]string
-		for _, m := range topic.Drain(t) {
-			h.Output.Write(m.Data) // searched for tokens with the rest
-			var data map[string]string
-			if err := json.Unmarshal(m.Data, &data); err != nil {
-				t.Fatalf("message data is not a JSON object of strings: %v: %s", err, m.Data)
-			}
-			if fmt.Sprint(data) != fmt.Sprint(m.Attributes) {
-				t.Errorf("attributes %v differ from the data %v", m.Attributes, data)
-			}
-			out = append(out, data)
-		}
-		return out
-	}
 	if code, rep := h.Post(h.function()); code != 200 || rep.Refreshed != 1 {
 		t.Fatalf("%d %+v, want main refreshed", code, rep)
 	}
-	got := received()
-	want := map[string]string{"account": "main", "secret": h.Secret("main"),
+	got := received(t, h, topic)
+	want := map[string]string{"account": "main", "secret": h.Secret("main"), "schemaVersion": "2", "health": "ok",
 		"version": "projects/" + googleenv.ProjectNumber + "/secrets/main/versions/2", "event": "refreshed", "platform": "threads"}
-	if len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(want) {
-		t.Errorf("messages %v, want exactly %v", got, want)
+	if len(got) != 1 {
+		t.Fatalf("messages %v, want one", got)
 	}
-	if d := h.Doc("main"); len(got) == 1 && d["version"] != got[0]["version"] {
+	for k, v := range want {
+		if got[0][k] != v {
+			t.Errorf("message %s = %q, want %q", k, got[0][k], v)
+		}
+	}
+	if got[0]["hoursLeft"] != "1439" || got[0]["at"] == "" || len(got[0]) != len(want)+2 {
+		t.Errorf("message %v, want exactly %v, hoursLeft 1439 and at", got[0], want)
+	}
+	if d := h.Doc("main"); d["version"] != got[0]["version"] {
 		t.Errorf("the message names %s, the state records %v", got[0]["version"], d["version"])
 	}
 
 	if code, rep := h.Post(h.function()); code != 200 || result(t, rep, "main").Result != refresh.ResultFresh {
 		t.Fatalf("second pass: %d %+v, want fresh", code, rep)
 	}
-	if got := received(); len(got) != 0 {
+	if got := received(t, h, topic); len(got) != 0 {
 		t.Errorf("a fresh pass published %v", got)
 	}
+}
+
+// received drains the topic and returns each message's attributes, after
+// checking that the data holds the same keys and values (numbers as
+// numbers). Every message is added to the output searched for tokens.
+func received(t *testing.T, h *harness, topic *pubsubemu.Topic) []map[string]string {
+	t.Helper()
+	var out []map[string]string
+	for _, m := range topic.Drain(t) {
+		h.Output.Write(m.Data) // searched for tokens with the rest
+		var data map[string]any
+		if err := json.Unmarshal(m.Data, &data); err != nil {
+			t.Fatalf("message data is not a JSON object: %v: %s", err, m.Data)
+		}
+		if len(data) != len(m.Attributes) {
+			t.Errorf("attributes %v differ from the data %s", m.Attributes, m.Data)
+		}
+		for k, v := range data {
+			if fmt.Sprint(v) != m.Attributes[k] {
+				t.Errorf("attribute %s = %q, the data says %v", k, m.Attributes[k], v)
+			}
+		}
+		out = append(out, m.Attributes)
+	}
+	return out
 }
 
 // TestInstagramBesideThreads: one POST refreshes an Instagram account and a

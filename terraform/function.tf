@@ -104,6 +104,9 @@ resource "google_cloudfunctions2_function" "refresher" {
       SECRET_MANAGER_READS_PER_MINUTE    = tostring(var.secret_manager_reads_per_minute)
       SECRET_MANAGER_WRITES_PER_MINUTE   = tostring(var.secret_manager_writes_per_minute)
       SECRET_MANAGER_ACCESSES_PER_MINUTE = tostring(var.secret_manager_accesses_per_minute)
+      # A token with less life left is expiring: consumers are told at the
+      # threshold the life-left alert uses, so both speak of the same day.
+      WARN_WITHIN = "${var.alert_if_hours_left_below}h"
       },
       # Unset means no publishing (publish_token_changes = false).
       local.token_changes_topic == null ? {} : { TOKEN_CHANGES_TOPIC = local.token_changes_topic },

@@ -141,13 +141,31 @@ resource "google_secret_manager_secret_iam_member" "runtime" {
   depends_on = [google_secret_manager_secret.account]
 }
 
-# The only invoker of the function's Cloud Run service.
+# The invoker of the function's Cloud Run service; check_invokers (below)
+# adds consumers.
 resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.refresher.service_config[0].service
   role     = local.invoker_role
   member   = local.scheduler_member
+}
+
+# Consumers that may ask for an account check ({"check":"account"}) when
+# Meta refuses their token. Cloud Run IAM grants invoking the service, not
+# one request body, so these may also run a pass or the pipeline check:
+# exactly what the scheduler may do, and nothing more. The function's
+# ingress is internal: a consumer on Cloud Run reaches it only through the
+# project's VPC network (Direct VPC egress or a connector;
+# cloud.google.com/run/docs/securing/ingress).
+resource "google_cloud_run_v2_service_iam_member" "check_invoker" {
+  for_each = toset(var.check_invokers)
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.refresher.service_config[0].service
+  role     = local.invoker_role
+  member   = each.value
 }
 
 locals {

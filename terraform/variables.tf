@@ -317,9 +317,20 @@ variable "alert_if_hours_left_below" {
 }
 
 variable "publish_token_changes" {
-  description = "Create a Pub/Sub topic, <name>-token-changes, on which the function announces each account's new current token version (refreshed, or added by hand and adopted), so that consumers reload at once. The message names the account, secret and version, never the token."
+  description = "Create a Pub/Sub topic, <name>-token-changes, on which the function announces each account's new current token version (refreshed, or added by hand and adopted), so that consumers reload at once, and each change of its health (needs_reauth, failing, recovered, expiring), so that they pause and resume. The message names the account, its health and the version, never the token (README, For consumers)."
   type        = bool
   default     = true
+}
+
+variable "check_invokers" {
+  description = "IAM members (user:, group:, serviceAccount:, domain:) allowed to invoke the function beside the scheduler, so that a consumer whose token Meta refused can ask for an immediate check of its account: POST {\"check\":\"account\",\"account\":\"ID\"} with an OIDC token for the function's URL, from a VPC network of the project (the function's ingress is internal only). Invoking cannot be limited to one request body: these members may also run a pass, as the scheduler does. Default: none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.check_invokers : can(regex("^(user|group|serviceAccount|domain):[^\\s]+$", m))])
+    error_message = "check_invokers holds ${jsonencode([for m in var.check_invokers : m if !can(regex("^(user|group|serviceAccount|domain):[^\\s]+$", m))])}; each must be one IAM member such as serviceAccount:bot@P.iam.gserviceaccount.com (user:, group:, serviceAccount: or domain:; allUsers and allAuthenticatedUsers are refused)."
+  }
 }
 
 variable "labels" {

@@ -64,6 +64,10 @@ const (
 	// MaxPerMinute bounds the budgets: far above any quota Google grants
 	// on request, it only catches a mistyped number.
 	MaxPerMinute = 1000000
+	// DefaultWarnWithin is WARN_WITHIN's default: 14 days, as `refresher
+	// status --warn-within` and the Terraform module's
+	// alert_if_hours_left_below.
+	DefaultWarnWithin = refresh.DefaultWarnWithin
 )
 
 // Config is the validated configuration.
@@ -100,9 +104,16 @@ type Config struct {
 	PassTimeout time.Duration
 	// LocalDB is the embedded database file (REFRESHER_DB) in local mode.
 	LocalDB string
-	// TokenChangesTopic is the Pub/Sub topic told of each new token
-	// (TOKEN_CHANGES_TOPIC, projects/P/topics/T); empty means none.
+	// TokenChangesTopic is the Pub/Sub topic told of each new token and
+	// each change of an account's health (TOKEN_CHANGES_TOPIC,
+	// projects/P/topics/T); empty means none.
 	TokenChangesTopic string
+	// TokenEventsFile is the file each such event is appended to, as one
+	// JSON line (TOKEN_EVENTS_FILE); empty means none.
+	TokenEventsFile string
+	// WarnWithin is the remaining life under which an account's health is
+	// expiring (WARN_WITHIN).
+	WarnWithin time.Duration
 	// PubSubEmulatorHost is a Pub/Sub emulator's host:port
 	// (PUBSUB_EMULATOR_HOST), reached without credentials.
 	PubSubEmulatorHost string
@@ -154,6 +165,7 @@ func Load(lookup LookupFunc) (*Config, error) {
 		SecretManagerEmulatorHost: get("SECRET_MANAGER_EMULATOR_HOST"),
 		FirestoreEmulatorHost:     get("FIRESTORE_EMULATOR_HOST"),
 		TokenChangesTopic:         get("TOKEN_CHANGES_TOPIC"),
+		TokenEventsFile:           get("TOKEN_EVENTS_FILE"),
 		PubSubEmulatorHost:        get("PUBSUB_EMULATOR_HOST"),
 	}
 
@@ -237,6 +249,12 @@ func Load(lookup LookupFunc) (*Config, error) {
 		return nil, &Error{"LOG_LEVEL", fmt.Sprintf("is %q; use debug, info, warn or error", get("LOG_LEVEL"))}
 	}
 	if err := checkTopic(c.TokenChangesTopic, c.Store); err != nil {
+		return nil, err
+	}
+	if c.TokenEventsFile != "" && c.TokenChangesTopic != "" {
+		return nil, &Error{"TOKEN_EVENTS_FILE", fmt.Sprintf("is %q, and TOKEN_CHANGES_TOPIC is set too; events go to one place: unset one of them", c.TokenEventsFile)}
+	}
+	if c.WarnWithin, err = warnWithin(get, c.RefreshAfter); err != nil {
 		return nil, err
 	}
 	if c.InspectorAccount, err = inspectorAccount(get("INSPECTOR_ACCOUNT"), c.Accounts); err != nil {
@@ -338,10 +356,10 @@ func baseURL(get func(string) string, name, def string) (string, error) {
 	return v, nil
 }
 
-// checkTopic checks TOKEN_CHANGES_TOPIC. The local store publishes nothing:
-// it serves one machine without Google Cloud, where `refresher token` reads
-// the current token. A topic set there is refused rather than ignored, so
-// that nobody waits for messages that never come.
+// checkTopic checks TOKEN_CHANGES_TOPIC. The local store publishes nothing
+// to Pub/Sub: it serves one machine without Google Cloud, where
+// TOKEN_EVENTS_FILE takes the events. A topic set there is refused rather
+// than ignored, so that nobody waits for messages that never come.
 func checkTopic(topic string, store Store) error {
 	const name = "TOKEN_CHANGES_TOPIC"
 	switch m := topicNamePattern.FindStringSubmatch(topic); {
@@ -350,7 +368,7 @@ func checkTopic(topic string, store Store) error {
 	case m == nil || strings.HasPrefix(m[1], "goog"):
 		return &Error{name, fmt.Sprintf("is %q; it must be a full Pub/Sub topic name such as projects/my-project/topics/threads-token-refresher-token-changes (the topic ID starts with a letter, is 3 to 255 letters, digits or - _ . ~ + %%, and does not start with goog)", topic)}
 	case store == StoreLocal:
-		return &Error{name, fmt.Sprintf("is %q, but the local store publishes no token changes; unset it, or use Secret Manager and Firestore (GOOGLE_CLOUD_PROJECT)", topic)}
+		return &Error{name, fmt.Sprintf("is %q, but the local store publishes nothing to Pub/Sub; unset it and set TOKEN_EVENTS_FILE to a file that receives each event as a JSON line, or use Secret Manager and Firestore (GOOGLE_CLOUD_PROJECT)", topic)}
 	}
 	return nil
 }
@@ -386,6 +404,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("secretManagerEmulator", c.SecretManagerEmulatorHost != ""),
 		slog.Bool("firestoreEmulator", c.FirestoreEmulatorHost != ""),
 		slog.String("tokenChangesTopic", c.TokenChangesTopic),
+		slog.String("tokenEventsFile", c.TokenEventsFile),
+		slog.Duration("warnWithin", c.WarnWithin),
 		slog.Bool("pubsubEmulator", c.PubSubEmulatorHost != ""),
 		slog.String("inspectorAccount", c.InspectorAccount),
 		slog.String("accountsDocument", c.AccountsDocument),

@@ -40,6 +40,7 @@ func TestLoadDefaults(t *testing.T) {
 		ReadsPerMinute:        500,
 		WritesPerMinute:       500,
 		AccessesPerMinute:     80000,
+		WarnWithin:            336 * time.Hour,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load = %+v\nwant %+v", c, want)
@@ -127,6 +128,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"writes budget text", "SECRET_MANAGER_WRITES_PER_MINUTE", "lots"},
 		{"accesses budget absurd", "SECRET_MANAGER_ACCESSES_PER_MINUTE", "1000001"},
 		{"document and THREADS_SECRETS", "THREADS_SECRETS_DOCUMENT", "deployments/main"},
+		{"warn within not a duration", "WARN_WITHIN", "14d"},
+		{"warn within under a day", "WARN_WITHIN", "23h"},
+		{"warn within a token's whole life", "WARN_WITHIN", "1440h"},
+		{"warn within in minutes", "WARN_WITHIN", "336h30m"},
+		{"warn within beyond a healthy token's life left", "WARN_WITHIN", "1400h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,12 +190,64 @@ func TestTokenChangesTopic(t *testing.T) {
 		}
 	}
 
-	// The local store publishes nothing: the variable is refused there,
-	// not silently ignored.
+	// The local store publishes nothing to Pub/Sub: the variable is
+	// refused there, not silently ignored, and the sentence names the
+	// local way.
 	_, err = Load(lookup(map[string]string{"REFRESHER_DB": "/tmp/x.db", "TOKEN_CHANGES_TOPIC": topic}))
 	var cerr *Error
-	if !errors.As(err, &cerr) || cerr.Variable != "TOKEN_CHANGES_TOPIC" || !strings.Contains(err.Error(), "local store") {
-		t.Errorf("local store with a topic: %v, want an error naming TOKEN_CHANGES_TOPIC and the local store", err)
+	if !errors.As(err, &cerr) || cerr.Variable != "TOKEN_CHANGES_TOPIC" || !strings.Contains(err.Error(), "local store") || !strings.Contains(err.Error(), "TOKEN_EVENTS_FILE") {
+		t.Errorf("local store with a topic: %v, want an error naming TOKEN_CHANGES_TOPIC, the local store and TOKEN_EVENTS_FILE", err)
+	}
+}
+
+// TestTokenEventsFile: TOKEN_EVENTS_FILE is taken in either store (a
+// refresher on a machine with Google's stores has no function instance
+// whose topic it would share), never beside TOKEN_CHANGES_TOPIC.
+func TestTokenEventsFile(t *testing.T) {
+	t.Parallel()
+	for _, env := range []map[string]string{
+		{"REFRESHER_DB": "/tmp/x.db", "TOKEN_EVENTS_FILE": " /var/log/token-events.jsonl "},
+		{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main", "TOKEN_EVENTS_FILE": "/var/log/token-events.jsonl"},
+	} {
+		c, err := Load(lookup(env))
+		if err != nil || c.TokenEventsFile != "/var/log/token-events.jsonl" {
+			t.Errorf("%v: %+v, %v", env, c, err)
+		}
+	}
+	_, err := Load(lookup(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "THREADS_SECRETS": "main",
+		"TOKEN_EVENTS_FILE": "/tmp/events", "TOKEN_CHANGES_TOPIC": "projects/p/topics/token-changes"}))
+	var cerr *Error
+	if !errors.As(err, &cerr) || cerr.Variable != "TOKEN_EVENTS_FILE" || !strings.Contains(err.Error(), "TOKEN_CHANGES_TOPIC") {
+		t.Errorf("both set: %v, want an error naming both", err)
+	}
+}
+
+// TestWarnWithin: WARN_WITHIN is whole hours from 24h to 1439h, and at most
+// a day under what a healthy token has left before its refresh (1440h less
+// REFRESH_AFTER), as Terraform's alert_if_hours_left_below. Unset, it is
+// 336h, or that bound when REFRESH_AFTER leaves less, so that a
+// REFRESH_AFTER that was valid stays so.
+func TestWarnWithin(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		refreshAfter, warnWithin string
+		want                     time.Duration
+	}{
+		{"", "", 336 * time.Hour},
+		{"", "24h", 24 * time.Hour},
+		{"", "1392h", 1392 * time.Hour},
+		{"720h", "696h", 696 * time.Hour},
+		{"1080h", "", 336 * time.Hour},
+		{"1104h", "", 312 * time.Hour},
+	} {
+		c, err := Load(lookup(map[string]string{"REFRESHER_DB": "/tmp/x.db", "REFRESH_AFTER": tt.refreshAfter, "WARN_WITHIN": tt.warnWithin}))
+		if err != nil || c.WarnWithin != tt.want {
+			t.Errorf("REFRESH_AFTER=%q WARN_WITHIN=%q: %v, %v; want %v", tt.refreshAfter, tt.warnWithin, c, err, tt.want)
+		}
+	}
+	_, err := Load(lookup(map[string]string{"REFRESHER_DB": "/tmp/x.db", "REFRESH_AFTER": "720h", "WARN_WITHIN": "697h"}))
+	if err == nil || err.Error() != "WARN_WITHIN is 697h0m0s; with REFRESH_AFTER 720h0m0s a healthy token gets down to 720h0m0s left before its refresh, so it must be at most 696h0m0s or healthy tokens turn expiring" {
+		t.Errorf("WARN_WITHIN=697h with REFRESH_AFTER=720h: %v", err)
 	}
 }
 

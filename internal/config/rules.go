@@ -147,6 +147,39 @@ func passTimeout(get func(string) string, threadsTimeout time.Duration) (time.Du
 	return d, nil
 }
 
+// Bounds of WARN_WITHIN, in the words of the Terraform variable
+// alert_if_hours_left_below, which the module passes as WARN_WITHIN: a
+// whole number of hours from 24 to 1439 (a token lives 1440 hours), and a
+// day under what a healthy token gets down to before its refresh, 1440
+// hours less REFRESH_AFTER, or every healthy token would turn expiring
+// before each refresh.
+const (
+	MinWarnWithin = 24 * time.Hour
+	MaxWarnWithin = 1439 * time.Hour
+	tokenLife     = 1440 * time.Hour
+)
+
+// warnWithin reads WARN_WITHIN, whose bound depends on REFRESH_AFTER. Left
+// unset it is DefaultWarnWithin, or that bound when REFRESH_AFTER leaves
+// less (over 1080h), so that a REFRESH_AFTER that was valid stays valid.
+func warnWithin(get func(string) string, refreshAfter time.Duration) (time.Duration, error) {
+	const name = "WARN_WITHIN"
+	most := min(MaxWarnWithin, tokenLife-refreshAfter-24*time.Hour)
+	if get(name) == "" {
+		return min(DefaultWarnWithin, most), nil
+	}
+	d, err := duration(get, name, DefaultWarnWithin)
+	switch {
+	case err != nil:
+		return 0, err
+	case d < MinWarnWithin || d > MaxWarnWithin || d%time.Hour != 0:
+		return 0, &Error{name, fmt.Sprintf("is %s; it must be a whole number of hours from 24h to 1439h (a token lives 1440 hours)", d)}
+	case d > most:
+		return 0, &Error{name, fmt.Sprintf("is %s; with REFRESH_AFTER %s a healthy token gets down to %s left before its refresh, so it must be at most %s or healthy tokens turn expiring", d, refreshAfter, tokenLife-refreshAfter, most)}
+	}
+	return d, nil
+}
+
 func duration(get func(string) string, name string, def time.Duration) (time.Duration, error) {
 	v := get(name)
 	if v == "" {

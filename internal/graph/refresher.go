@@ -54,6 +54,25 @@ func (r Refresher) Refresh(ctx context.Context, token string) (Token, error) {
 	return Token{}, err
 }
 
+// Me reads the user token belongs to, as Client.Me does, judging its
+// refusals as Refresh judges /me's: codes 190 and 102 are ErrNeedsReauth
+// already; a missing permission (code 10 or 200-299) is a PermissionError
+// and a code 100 that is not temporary a DeadTokenError, both
+// ErrNeedsReauth, since only a new login helps either.
+func (r Refresher) Me(ctx context.Context, token string) (User, error) {
+	u, err := r.c.Me(ctx, token)
+	var refusal *APIError
+	switch {
+	case err == nil || !errors.As(err, &refusal) || refusal.needsReauth() || refusal.transient():
+		return u, err
+	case refusal.permissionMissing():
+		return User{}, &PermissionError{Err: err, Permission: r.c.p.Permission}
+	case refusal.Code == 100:
+		return User{}, &DeadTokenError{Me: err}
+	}
+	return User{}, err
+}
+
 // Inspect asks the platform what it knows of token, as Client.Inspect does.
 func (r Refresher) Inspect(ctx context.Context, inspector, token string) (TokenInfo, error) {
 	return r.c.Inspect(ctx, inspector, token)
@@ -94,18 +113,28 @@ func (e *PermissionError) Unwrap() error { return e.Err }
 func (e *PermissionError) Is(target error) bool { return target == ErrNeedsReauth }
 
 // DeadTokenError is a refresh refused with a code that does not say the
-// token is dead, for a token that /me then refused too. It is
-// ErrNeedsReauth, and its text holds both answers.
+// token is dead, for a token that /me then refused too, or /me's own such
+// refusal (Refresher.Me). It is ErrNeedsReauth, and its text holds the
+// answers.
 type DeadTokenError struct {
-	// Refresh is the refresh's refusal; Me is /me's.
+	// Refresh is the refresh's refusal (nil when only /me was asked); Me
+	// is /me's.
 	Refresh, Me error
 }
 
 func (e *DeadTokenError) Error() string {
+	if e.Refresh == nil {
+		return e.Me.Error() + "; the token no longer works"
+	}
 	return e.Refresh.Error() + "; the token fails /me too, so it no longer works: " + e.Me.Error()
 }
 
-func (e *DeadTokenError) Unwrap() []error { return []error{e.Refresh, e.Me} }
+func (e *DeadTokenError) Unwrap() []error {
+	if e.Refresh == nil {
+		return []error{e.Me}
+	}
+	return []error{e.Refresh, e.Me}
+}
 
 // Is makes a DeadTokenError ErrNeedsReauth.
 func (e *DeadTokenError) Is(target error) bool { return target == ErrNeedsReauth }

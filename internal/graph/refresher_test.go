@@ -94,3 +94,51 @@ func TestRefresherJudgesRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestRefresherMeJudgesRefusals: Refresher.Me, what a check asks, judges
+// /me's refusals as Refresh judges the /me it makes: a token error, a
+// missing permission and a code 100 need a new login; a temporary failure
+// does not, and says nothing of the token.
+func TestRefresherMeJudgesRefusals(t *testing.T) {
+	t.Parallel()
+	for _, p := range platforms {
+		for _, tt := range []struct {
+			name  string
+			fail  threadsfake.Failure
+			want  class
+			texts []string
+		}{
+			{name: "success", fail: -1, want: success},
+			{name: "revoked", fail: threadsfake.Revoked, want: reauth, texts: []string{"(code 190/460)"}},
+			{name: "expired", fail: threadsfake.Expired, want: reauth, texts: []string{"(code 190/463)"}},
+			{name: "code 100", fail: threadsfake.Unsupported, want: reauth, texts: []string{"(code 100/33)", "no longer works"}},
+			{name: "permission denied", fail: threadsfake.PermissionDenied, want: reauth, texts: []string{"(code 200)", "needs the %s permission"}},
+			{name: "temporary", fail: threadsfake.Transient, want: transient},
+		} {
+			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				f, c := p.start(t, 5*time.Second)
+				tok := f.IssueLongLived(userID, "a", epoch.Add(-48*time.Hour))
+				if tt.fail >= 0 {
+					f.FailNext(f.MePath(), tt.fail, 1)
+				}
+				u, err := c.Refresher().Me(t.Context(), tok)
+				if cl := classOf(err); len(cl) != 1 || cl[0] != tt.want {
+					t.Fatalf("error %v classified %v, want exactly %v", err, cl, tt.want)
+				}
+				if tt.want == success && u.ID == "" {
+					t.Errorf("no user: %+v", u)
+				}
+				for _, text := range tt.texts {
+					text = strings.ReplaceAll(text, "%s", p.permission)
+					if !strings.Contains(err.Error(), text) {
+						t.Errorf("error %q does not contain %q", err, text)
+					}
+				}
+				if n := f.Calls(f.MePath()); n != 1 || f.Calls(threadsfake.PathRefresh) != 0 {
+					t.Errorf("%d /me requests and %d refreshes, want one /me", n, f.Calls(threadsfake.PathRefresh))
+				}
+			})
+		}
+	}
+}

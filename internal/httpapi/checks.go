@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,18 +11,23 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
 
 // Request is what a POST body asks for. No body, or a JSON object without
 // check, runs a refresh pass: what Cloud Scheduler's refresh job sends. The
-// Terraform module's watchdog and alert-test jobs send the checks. Only
-// the scheduler's account may invoke the function at all (Cloud Run IAM),
-// so a check comes from the same authorised caller as a pass.
+// Terraform module's watchdog and alert-test jobs send the pipeline and
+// alert checks; a consumer sends the account check. Only the scheduler's
+// account, and the members the module's extra_invokers names, may invoke
+// the function at all (Cloud Run IAM), so a check comes from the same
+// authorised callers as a pass.
 type Request struct {
-	// Check is CheckPipeline or CheckAlertTest.
+	// Check is CheckPipeline, CheckAlertTest or CheckAccount.
 	Check string `json:"check,omitempty"`
+	// Account (CheckAccount only) is the ID of the account to check.
+	Account string `json:"account,omitempty"`
 	// OverdueAfter (CheckPipeline only) is how long, as a Go duration, an
 	// account may wait for a pass before it counts as overdue;
 	// DefaultOverdueAfter when empty. The module sends its no-pass wait
@@ -39,6 +45,10 @@ const (
 	// as a test, so that every notification channel receives one test
 	// alert through the real policy.
 	CheckAlertTest = "alert-test"
+	// CheckAccount checks one account now (refresh.Engine.Check): /me and
+	// the token's clocks, its health recorded and any change told. It
+	// answers as a pass, with that one account.
+	CheckAccount = "account"
 )
 
 // DefaultOverdueAfter is the wait of a pipeline check that names none:
@@ -49,7 +59,7 @@ const DefaultOverdueAfter = 3 * time.Hour
 const maxRequestBody = 64 << 10
 
 // usage ends every refusal of a body.
-const usage = `send no body to run a pass, {"check":"pipeline"} (with an optional "overdueAfter":"3h") to check that passes still reach every account, or {"check":"alert-test"} to send a test alert`
+const usage = `send no body to run a pass, {"check":"account","account":"NAME"} to check one account's token now, {"check":"pipeline"} (with an optional "overdueAfter":"3h") to check that passes still reach every account, or {"check":"alert-test"} to send a test alert`
 
 // readRequest reads the POST body as a Request, or says in one sentence
 // what is wrong with it.
@@ -74,10 +84,20 @@ func readRequest(w http.ResponseWriter, r *http.Request) (Request, error) {
 	if dec.More() {
 		return Request{}, fmt.Errorf("the request body holds more than one JSON value; %s", usage)
 	}
+	if req.Account != "" && req.Check != CheckAccount {
+		return Request{}, fmt.Errorf(`"account" goes with "check":"account" only; %s`, usage)
+	}
 	switch req.Check {
 	case "":
 		if req.OverdueAfter != "" {
 			return Request{}, fmt.Errorf(`"overdueAfter" goes with "check":"pipeline" only; %s`, usage)
+		}
+	case CheckAccount:
+		if req.OverdueAfter != "" {
+			return Request{}, fmt.Errorf(`"overdueAfter" goes with "check":"pipeline" only; %s`, usage)
+		}
+		if !config.ValidAccountName(req.Account) {
+			return Request{}, fmt.Errorf(`"account" is %q, which is not an account name (1 to 255 letters, digits, '-' and '_'); %s`, req.Account, usage)
 		}
 	case CheckPipeline:
 		if req.OverdueAfter != "" {
@@ -103,7 +123,47 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, req Request) {
 		h.checkPipeline(w, r, req)
 	case CheckAlertTest:
 		h.alertTest(w, r)
+	case CheckAccount:
+		h.checkAccount(w, r, req.Account)
 	}
+}
+
+// checkAccount checks one account and answers as a pass does, with that
+// account alone: 200 when its token works (result alive) and its refreshes
+// do too (health ok or expiring), 500 otherwise: the account needs a
+// person (needs_reauth, failing) or the check could not be made (failed,
+// busy, skipped); the line's result, health and error say which. An
+// account the function does not keep is 404, the state unreadable 500
+// with the ERROR line "account check failed". The engine has logged the
+// account's line ("account checked").
+func (h *Handler) checkAccount(w http.ResponseWriter, r *http.Request, account string) {
+	ctx := r.Context()
+	if h.PassTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.PassTimeout)
+		defer cancel()
+	}
+	rep, err := h.Engine.Check(ctx, account)
+	switch {
+	case errors.Is(err, refresh.ErrUnknownAccount):
+		WriteJSON(w, http.StatusNotFound, ErrorBody{Error: err.Error() + "; check one of the accounts in THREADS_SECRETS"})
+		return
+	case err != nil:
+		h.fail(w, r, "account check failed", err)
+		return
+	}
+	status := http.StatusInternalServerError
+	if line, ok := rep.Find(account); ok && Alive(line) {
+		status = http.StatusOK
+	}
+	WriteJSON(w, status, rep)
+}
+
+// Alive reports whether a check's line says the token works and its
+// refreshes do too: the check's 200, and `refresher check`'s exit 0 (or 3
+// for an expiring one).
+func Alive(r refresh.AccountReport) bool {
+	return r.Result == refresh.ResultAlive && (r.Health == refresh.HealthOK || r.Health == refresh.HealthExpiring)
 }
 
 // PipelineAnswer is the answer of a pipeline check.

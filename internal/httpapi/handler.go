@@ -1,8 +1,9 @@
 // Package httpapi is the HTTP surface of the RefreshTokens function: POST
-// runs a refresh pass, or, with a check in its body, the watchdog's check
-// of the pipeline or its alert delivery test (checks.go); GET shows stored
-// state (as JSON, or, for a browser, as a status page: statuspage.go), and
-// the status code tells Cloud Scheduler whether the run failed.
+// runs a refresh pass, or, with a check in its body, the check of one
+// account, the watchdog's check of the pipeline or its alert delivery test
+// (checks.go); GET shows stored state (as JSON, or, for a browser, as a
+// status page: statuspage.go), and the status code tells Cloud Scheduler
+// whether the run failed.
 package httpapi
 
 import (
@@ -21,6 +22,7 @@ type Engine interface {
 	Pass(ctx context.Context) (refresh.Report, error)
 	Status(ctx context.Context) (refresh.Report, error)
 	Watch(ctx context.Context, overdueAfter time.Duration) (refresh.Watch, error)
+	Check(ctx context.Context, account string) (refresh.Report, error)
 }
 
 // Handler serves RefreshTokens.

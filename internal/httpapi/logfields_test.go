@@ -250,6 +250,11 @@ func (p panicky) Inspect(ctx context.Context, _, token string) (graph.TokenInfo,
 	return graph.TokenInfo{}, err
 }
 
+func (p panicky) Me(ctx context.Context, token string) (graph.User, error) {
+	_, err := p.Refresh(ctx, token)
+	return graph.User{}, err
+}
+
 // panickingEngine panics in the request's own goroutine.
 type panickingEngine struct{ value any }
 
@@ -258,6 +263,7 @@ func (e panickingEngine) Status(context.Context) (refresh.Report, error) { panic
 func (e panickingEngine) Watch(context.Context, time.Duration) (refresh.Watch, error) {
 	panic(e.value)
 }
+func (e panickingEngine) Check(context.Context, string) (refresh.Report, error) { panic(e.value) }
 
 // TestPanicIsOneErrorLine: a panic, in an account's worker or in the
 // request, is answered 500 and logged as one ERROR line "panic" with the

@@ -119,7 +119,7 @@ func (h *Handler) writeStatusPage(w http.ResponseWriter, r *http.Request, rep re
 			LastRefresh: statusview.Ago(a.RefreshedAt, now),
 			NextRefresh: statusview.NextRefresh(a, now),
 			LastError:   a.Error,
-			Fix:         statusview.Fix(a, now),
+			Fix:         a.Fix,
 		}
 		if a.HoursLeft != nil {
 			row.MeterValue = min(max(*a.HoursLeft, 0), meterMax)
@@ -143,22 +143,20 @@ func (h *Handler) writeStatusPage(w http.ResponseWriter, r *http.Request, rep re
 	_, _ = w.Write(body.Bytes())
 }
 
-// healthOf names an account's health for people, and the row's class: its
-// stored status ("ok", "failing", "needs_reauth", "unknown" before any
-// pass), "expiring soon" for an ok token with less than refresh.DueMargin
-// of life left, and "busy" while a pass holds it.
+// healthOf names an account's health for people, and the row's class:
+// the engine's own (refresh.Health: what consumers are told), "unknown"
+// before any pass, "expiring soon" for an expiring token ("expired" once
+// its life has ended), and "busy" while a pass holds it.
 func healthOf(a refresh.AccountReport, now time.Time) (health, class string) {
-	stored := string(a.Stored)
-	if stored == "" {
-		stored = string(a.Result)
+	health = string(a.Health)
+	if health == "" {
+		health = string(a.Result)
 	}
-	health, class = stored, stored
-	if a.Stored == refresh.StatusOK {
-		if end, _ := a.LifeEnds(); !end.IsZero() && end.Sub(now) < refresh.DueMargin {
-			health, class = "expiring soon", "soon"
-			if !end.After(now) {
-				health, class = "expired", "ended"
-			}
+	class = health
+	if a.Health == refresh.HealthExpiring {
+		health, class = "expiring soon", "soon"
+		if end, _ := a.LifeEnds(); !end.IsZero() && !end.After(now) {
+			health, class = "expired", "ended"
 		}
 	}
 	if a.Result == refresh.ResultBusy {

@@ -30,6 +30,8 @@ type stateRecord struct {
 	LastError      string    `json:"lastError,omitempty"`
 	Failures       int       `json:"failures,omitempty"`
 	LastAttemptAt  time.Time `json:"lastAttemptAt,omitzero"`
+	Announced      string    `json:"announced,omitempty"`
+	Unannounced    string    `json:"unannounced,omitempty"`
 	LeaseOwner     string    `json:"leaseOwner,omitempty"`
 	LeaseExpiresAt time.Time `json:"leaseExpiresAt,omitzero"`
 }
@@ -50,6 +52,8 @@ func (r stateRecord) state() refresh.State {
 		LastError:           r.LastError,
 		Failures:            r.Failures,
 		LastAttemptAt:       r.LastAttemptAt,
+		Announced:           refresh.Health(r.Announced),
+		Unannounced:         refresh.ChangeEvent(r.Unannounced),
 		Held:                refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
 	}
 }
@@ -71,6 +75,8 @@ func (r *stateRecord) setState(st refresh.State) {
 	r.LastError = st.LastError
 	r.Failures = st.Failures
 	r.LastAttemptAt = utc(st.LastAttemptAt)
+	r.Announced = string(st.Announced)
+	r.Unannounced = string(st.Unannounced)
 }
 
 func utc(t time.Time) time.Time {

@@ -339,6 +339,7 @@ func TestStateFieldNames(t *testing.T) {
 		IssuedAt: c.Now(), IssuedFrom: refresh.ClockRefresh, ExpiryFrom: refresh.ClockRefresh,
 		DataAccessExpiresAt: c.Now(), Scopes: []string{"threads_basic"},
 		LastError: "e", Failures: 1, LastAttemptAt: c.Now(), Rev: leased.Rev,
+		Announced: refresh.HealthFailing, Unannounced: refresh.ChangeAdopted,
 	}
 	if err := s.Commit(t.Context(), a, "me", full); err != nil {
 		t.Fatal(err)
@@ -355,8 +356,8 @@ func TestStateFieldNames(t *testing.T) {
 		fields = slices.Sorted(maps.Keys(m))
 		return nil
 	})
-	want := []string{"dataAccessExpiresAt", "expiresAt", "expiryFrom", "failures", "issuedAt", "issuedFrom", "lastAttemptAt", "lastError",
-		"leaseExpiresAt", "leaseOwner", "platform", "refreshedAt", "scopes", "secret", "status", "version"}
+	want := []string{"announced", "dataAccessExpiresAt", "expiresAt", "expiryFrom", "failures", "issuedAt", "issuedFrom", "lastAttemptAt", "lastError",
+		"leaseExpiresAt", "leaseOwner", "platform", "refreshedAt", "scopes", "secret", "status", "unannounced", "version"}
 	if !slices.Equal(fields, want) {
 		t.Errorf("stored fields = %v, want %v", fields, want)
 	}

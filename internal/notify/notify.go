@@ -1,11 +1,14 @@
-// Package notify tells consumers that an account's current token changed,
-// by publishing a message to a Pub/Sub topic, so that they can reload it at
-// once instead of polling Secret Manager. It is the Pub/Sub implementation
-// of refresh.Notifier.
+// Package notify tells consumers of each change of an account's current
+// token and of its health, so that they can reload, pause or resume at
+// once instead of polling: by publishing a message to a Pub/Sub topic
+// (Publisher), or, without Google Cloud, by appending it to a file as one
+// JSON line (File). Both implement refresh.Notifier, with the same message
+// (Message).
 //
-// A message names the account, its secret and the new version, and never
-// holds the token: a subscriber reads the secret's "latest" version, with
-// its own access to the secret, when it hears of a change.
+// A message names the account, its secret, the event, the account's
+// health and, for a new token, the new version; it never holds the token:
+// a subscriber reads the secret's "latest" version, with its own access to
+// the secret, when it hears of a change.
 package notify
 
 import (
@@ -22,35 +25,6 @@ import (
 )
 
 var _ refresh.Notifier = (*Publisher)(nil)
-
-// Message is one notification's data, as JSON. The same keys, with the same
-// string values, are the message's attributes, so that a subscription can
-// filter on them (attributes.account = "main") without decoding the data.
-type Message struct {
-	// Account is the account's ID (its secret ID).
-	Account string `json:"account"`
-	// Secret is the full name of the account's secret, projects/P/secrets/S.
-	Secret string `json:"secret"`
-	// Version is the full name of the new version,
-	// projects/P/secrets/S/versions/N (Secret Manager may name the project
-	// by number).
-	Version string `json:"version"`
-	// Event is "refreshed" (the refresher made a new token) or "adopted" (it
-	// took up a version added by someone else, such as `refresher add`).
-	Event string `json:"event"`
-	// Platform is "threads" or "instagram", absent when not known.
-	Platform string `json:"platform,omitempty"`
-}
-
-// Attributes returns the message's attributes: its fields by JSON name,
-// platform only when known.
-func (m Message) Attributes() map[string]string {
-	a := map[string]string{"account": m.Account, "secret": m.Secret, "version": m.Version, "event": m.Event}
-	if m.Platform != "" {
-		a["platform"] = m.Platform
-	}
-	return a
-}
 
 // Options configure New.
 type Options struct {
@@ -102,9 +76,9 @@ func New(ctx context.Context, topic string, opts Options) (*Publisher, error) {
 	return &Publisher{client: c, publisher: p, topic: topic}, nil
 }
 
-// TokenChanged publishes c and waits until Pub/Sub has it or ctx ends.
-func (p *Publisher) TokenChanged(ctx context.Context, c refresh.Change) error {
-	m := Message{Account: c.Account, Secret: c.Secret, Version: c.Version, Event: string(c.Event), Platform: c.Platform}
+// Announce publishes c and waits until Pub/Sub has it or ctx ends.
+func (p *Publisher) Announce(ctx context.Context, c refresh.Change) error {
+	m := MessageOf(c)
 	data, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encoding the message for %s: %w", c.Account, err)

@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,32 +20,64 @@ import (
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/localengine"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/pubsubemu"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
 
 func TestMain(m *testing.M) { os.Exit(pubsubemu.Main(m)) }
 
-// world is an engine publishing to a topic of an emulator.
+// world is an engine telling one sink: a topic of an emulator, or a
+// TOKEN_EVENTS_FILE.
 type world struct {
 	*localengine.Rig
-	t     *testing.T
-	topic *pubsubemu.Topic
+	t    *testing.T
+	sink sink
 }
 
+// newWorld is a world publishing to a topic of the emulator at host, each
+// publish bounded by timeout.
 func newWorld(t *testing.T, host string, timeout time.Duration) *world {
 	t.Helper()
-	w := &world{Rig: localengine.New(t), t: t, topic: pubsubemu.NewTopic(t, host)}
-	p, err := notify.New(context.Background(), w.topic.Name, notify.Options{EmulatorHost: host, Timeout: timeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("closing the publisher: %v", err)
-		}
-	})
-	w.Engine.Notifier = p
+	w := &world{Rig: localengine.New(t), t: t}
+	w.sink = newTopicSink(t, host, timeout)
+	w.Engine.Notifier = w.sink.notifier()
 	w.Engine.NotifyTimeout = timeout
 	return w
+}
+
+// newWorldOf is a world telling a sink of the given kind (kindTopic with
+// the package's emulator, or kindFile), whose Threads fake starts with
+// opts.
+func newWorldOf(t *testing.T, kind string, opts ...threadsfake.Option) *world {
+	t.Helper()
+	w := &world{Rig: localengine.New(t, opts...), t: t}
+	switch kind {
+	case kindTopic:
+		host := pubsubemu.Host(t)
+		w.sink = newTopicSink(t, host, pubsubemu.Patience(host))
+		w.Engine.NotifyTimeout = pubsubemu.Patience(host)
+	case kindFile:
+		w.sink = newFileSink(t)
+	default:
+		t.Fatalf("no sink %q", kind)
+	}
+	w.Engine.Notifier = w.sink.notifier()
+	return w
+}
+
+// Kinds of sink, the two refresh.Notifier implementations.
+const (
+	kindTopic = "topic"
+	kindFile  = "file"
+)
+
+// eachSink runs f once per kind of sink, in parallel subtests.
+func eachSink(t *testing.T, f func(t *testing.T, kind string)) {
+	for _, kind := range []string{kindTopic, kindFile} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			f(t, kind)
+		})
+	}
 }
 
 func (w *world) pass() refresh.Report {
@@ -55,13 +89,14 @@ func (w *world) pass() refresh.Report {
 	return rep
 }
 
-// received drains the subscription and decodes each message, which must be
-// exactly a notify.Message with the same attributes. Every message is added
-// to the log that is searched for tokens.
+// received returns what the sink received since it was last asked,
+// decoded: each must be exactly a notify.Message, and on Pub/Sub carry the
+// same attributes. Every message is added to the log that is searched for
+// tokens.
 func (w *world) received() []notify.Message {
 	w.t.Helper()
 	var out []notify.Message
-	for _, m := range w.topic.Drain(w.t) {
+	for _, m := range w.sink.take(w.t) {
 		w.Logs.Write(m.Data)
 		for k, v := range m.Attributes {
 			w.Logs.Write([]byte("\n" + k + "=" + v + "\n"))
@@ -72,22 +107,38 @@ func (w *world) received() []notify.Message {
 		if err := dec.Decode(&msg); err != nil {
 			w.t.Fatalf("message data is not a notify.Message: %v: %s", err, m.Data)
 		}
-		if want := msg.Attributes(); len(m.Attributes) != len(want) {
-			w.t.Errorf("attributes %v, want %v", m.Attributes, want)
-		} else {
-			for k, v := range want {
-				if m.Attributes[k] != v {
-					w.t.Errorf("attribute %s = %q, want %q (the data's)", k, m.Attributes[k], v)
-				}
-			}
+		if msg.SchemaVersion != notify.SchemaVersion || msg.Event == "" || msg.Health == "" || msg.At == "" {
+			w.t.Errorf("message %s lacks a key every message has", m.Data)
+		}
+		if m.Attributes != nil && !maps.Equal(m.Attributes, msg.Attributes()) {
+			w.t.Errorf("attributes %v, want %v (the data's)", m.Attributes, msg.Attributes())
 		}
 		out = append(out, msg)
 	}
 	return out
 }
 
+// events are the messages' events, in order.
+func events(msgs []notify.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Event)
+	}
+	return out
+}
+
+// wantEvents checks that msgs are, in order, the events want, all of the
+// account's, and returns them.
+func (w *world) wantEvents(what string, msgs []notify.Message, want ...string) []notify.Message {
+	w.t.Helper()
+	if !slices.Equal(events(msgs), want) {
+		w.t.Fatalf("%s: events %v (%+v), want %v", what, events(msgs), msgs, want)
+	}
+	return msgs
+}
+
 // wantOne checks that msgs is one message announcing the account's current
-// version, as the state records it.
+// version, as the state records it, with health ok.
 func (w *world) wantOne(what string, msgs []notify.Message, account, event string) {
 	w.t.Helper()
 	if len(msgs) != 1 {
@@ -95,9 +146,9 @@ func (w *world) wantOne(what string, msgs []notify.Message, account, event strin
 	}
 	m := msgs[0]
 	newest := w.Newest(account)
-	want := notify.Message{Account: account, Secret: w.Store.Account(account).Secret, Version: newest.Name, Event: event, Platform: "threads"}
-	if m != want {
-		w.t.Errorf("%s: message %+v, want %+v", what, m, want)
+	if m.Account != account || m.Secret != w.Store.Account(account).Secret || m.Version != newest.Name || m.Event != event ||
+		m.Platform != "threads" || m.Health != "ok" || m.HoursLeft == nil || m.Error != "" || m.Fix != "" {
+		w.t.Errorf("%s: message %+v, want %s of %s's newest version %s, health ok, with hoursLeft", what, m, event, account, newest.Name)
 	}
 	if st := w.State(account); st.Version != m.Version {
 		w.t.Errorf("%s: the message names %s, the state records %s", what, m.Version, st.Version)
@@ -132,22 +183,23 @@ func TestAdoptionPublishesOneMessage(t *testing.T) {
 	}
 	w.wantOne("first adoption", w.received(), "main", "adopted")
 
-	// Threads refuses main's token; a person logs in again and adds a new
-	// one by hand: it is adopted, and announced, once.
+	// Threads refuses main's token (needs_reauth is told); a person logs in
+	// again and adds a new one by hand: it is adopted, and announced, once,
+	// with the recovery.
 	w.Clock.Advance(24 * time.Hour)
 	w.TH.Revoke(w.tokenOf("main"))
 	if r, _ := w.pass().Find("main"); r.Result != refresh.ResultNeedsReauth {
 		t.Fatalf("after the revocation: %+v, want needs_reauth", r)
 	}
-	if got := w.received(); len(got) != 0 {
-		t.Errorf("a refused refresh published %+v", got)
-	}
+	w.wantEvents("a refused refresh", w.received(), "needs_reauth")
 	w.Clock.Advance(time.Hour)
 	w.Seed("main", time.Hour)
 	if r, _ := w.pass().Find("main"); r.Result != refresh.ResultRolledForward {
 		t.Fatalf("after a new login: %+v, want rolled_forward", r)
 	}
-	w.wantOne("a version added by hand", w.received(), "main", "adopted")
+	got := w.received()
+	w.wantEvents("a version added by hand", got, "adopted", "recovered")
+	w.wantOne("a version added by hand", got[:1], "main", "adopted")
 	w.Clock.Advance(time.Hour)
 	w.pass()
 	if got := w.received(); len(got) != 0 {
@@ -178,7 +230,7 @@ func TestFailedPublishKeepsTheToken(t *testing.T) {
 		name   string
 		break_ func(w *world, emu interface{ Stop() })
 	}{
-		{"topic deleted", func(w *world, _ interface{ Stop() }) { w.topic.Delete(w.t) }},
+		{"topic deleted", func(w *world, _ interface{ Stop() }) { w.sink.(*topicSink).topic.Delete(w.t) }},
 		{"emulator stopped", func(_ *world, emu interface{ Stop() }) { emu.Stop() }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,7 +272,8 @@ func TestFailedPublishKeepsTheToken(t *testing.T) {
 
 // TestNoTokenInMessages: the messages of refreshes and adoptions, and the
 // log, hold no token (the rig searches its log, where received() copies
-// every message, when the test ends).
+// every message, when the test ends; the scenarios of health_test.go are
+// searched the same way).
 func TestNoTokenInMessages(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, pubsubemu.Host(t), pubsubemu.Patience(pubsubemu.Host(t)))
@@ -230,9 +283,10 @@ func TestNoTokenInMessages(t *testing.T) {
 	if got := w.received(); len(got) != 2 {
 		t.Fatalf("%d messages, want 2", len(got))
 	}
-	if !w.CheckNoToken() || len(w.TH.Tokens()) < 3 {
+	if len(w.TH.Tokens()) < 3 {
 		t.Errorf("the search covered %d tokens, want at least 3", len(w.TH.Tokens()))
 	}
+	w.CheckNoToken() // says which
 }
 
 func TestNewRefusesANameThatIsNoTopic(t *testing.T) {

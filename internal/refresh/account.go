@@ -64,6 +64,9 @@ type work struct {
 	// changed: this pass changed what st says of the token (its clocks,
 	// its status), which must then be recorded even if it is not refreshed.
 	changed bool
+	// checking: this work is a check of the account (check.go), not a
+	// pass: it refreshes nothing.
+	checking bool
 }
 
 func (w *work) run(now time.Time) AccountReport {
@@ -113,6 +116,9 @@ func (w *work) run(now time.Time) AccountReport {
 		}
 		w.learnClocks(StartBudget(w.e.ThreadsTimeout) + w.e.ThreadsTimeout)
 	}
+	if w.checking {
+		return w.checkToken(newest)
+	}
 
 	switch {
 	case w.st.IssuedAt.IsZero():
@@ -133,7 +139,7 @@ func (w *work) run(now time.Time) AccountReport {
 	switch {
 	case w.adopted:
 		return w.commit(ResultRolledForward)
-	case w.changed:
+	case w.changed, w.e.untold(w.st, now):
 		return w.commit(ResultFresh)
 	}
 	w.release()
@@ -265,27 +271,23 @@ func (w *work) finishing() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(w.ctx), finishTimeout)
 }
 
-// commit records the state and releases the lease in one step. Once the
-// state records a new current version (refreshed, or adopted), the Notifier
-// hears of it: after the token is stored and recorded, never before.
+// commit records the state and releases the lease in one step. Just
+// before, the Notifier hears of what consumers have not been told (a new
+// current version, refreshed or adopted, which is stored by then; a change
+// of health), so that the write records it as told (tell, health.go).
 func (w *work) commit(result Result) AccountReport {
 	ctx, cancel := w.finishing()
 	defer cancel()
+	w.tell(ctx, result)
 	if err := w.e.States.Commit(ctx, w.a, w.owner, w.st); err != nil {
 		// The secret is already right; the next pass adopts its newest
 		// version (roll-forward), so only the state is late, and that pass
-		// announces the change.
+		// tells what it finds untold again.
 		w.log.Warn("state not recorded; the next pass repairs it", "error", err.Error())
 		if result != ResultRefreshed {
 			return AccountReport{Account: w.a.ID, Result: ResultFailed, Error: "recording state: " + err.Error()}
 		}
 		return reportOf(w.a.ID, result, w.st)
-	}
-	switch {
-	case result == ResultRefreshed:
-		w.announce(ChangeRefreshed)
-	case w.adopted:
-		w.announce(ChangeAdopted)
 	}
 	return reportOf(w.a.ID, result, w.st)
 }

@@ -38,6 +38,11 @@ type Platform interface {
 	// inspector that is not a tester): the token's clocks stay as the
 	// engine knows them. No error of Inspect says anything of the token.
 	Inspect(ctx context.Context, inspector, token string) (graph.TokenInfo, error)
+	// Me reads the user the token belongs to: the cheapest call that
+	// tells whether it works. Errors wrap graph.ErrNeedsReauth when Meta
+	// refused the token (code 190 or 102, a missing permission, or a
+	// refusal a dead token gets).
+	Me(ctx context.Context, token string) (graph.User, error)
 }
 
 // AccountsFunc lists the accounts a pass covers.
@@ -58,8 +63,8 @@ type Engine struct {
 	Platforms map[string]Platform
 	Accounts  AccountsFunc
 	Logger    *slog.Logger
-	// Notifier, when set, hears of each new current token; nil means no one
-	// is told.
+	// Notifier, when set, hears of each new current token and each change
+	// of an account's health; nil means no one is told.
 	Notifier Notifier
 
 	// RefreshAfter is the age at which a token is due.
@@ -88,6 +93,9 @@ type Engine struct {
 	StoreRetryFor time.Duration
 	// NotifyTimeout bounds one Notifier call (DefaultNotifyTimeout).
 	NotifyTimeout time.Duration
+	// WarnWithin is the remaining life under which an account's health is
+	// expiring (DefaultWarnWithin, WARN_WITHIN).
+	WarnWithin time.Duration
 	// Inspector is the ID of the account whose token inspects the tokens
 	// of every account of the same platform (INSPECTOR_ACCOUNT): on
 	// Threads it must be a tester's. Empty means each token inspects
@@ -181,6 +189,8 @@ func (e *Engine) check() error {
 		return errors.Join(ErrConfig, errors.New("RefreshAfter, KeepVersions, Concurrency and ThreadsTimeout must be positive"))
 	case e.RefreshAfter > MaxRefreshAfter:
 		return errors.Join(ErrConfig, fmt.Errorf("RefreshAfter must be at most %s", MaxRefreshAfter))
+	case e.WarnWithin < 0:
+		return errors.Join(ErrConfig, errors.New("WarnWithin must not be negative"))
 	}
 	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"time"
 )
 
-// ChangeEvent says how an account's current token changed.
+// ChangeEvent names what consumers are told of an account: a new current
+// token, or a change of its health.
 type ChangeEvent string
 
-// Change events.
+// Change events: two for a new current token, four for a change of health
+// (README, "For consumers").
 const (
 	// ChangeRefreshed: the engine refreshed the token and stored the new one.
 	ChangeRefreshed ChangeEvent = "refreshed"
@@ -16,30 +18,62 @@ const (
 	// make: a token added by hand (or by `refresher add`), the first version
 	// of a new account, or a refresh whose state write was lost.
 	ChangeAdopted ChangeEvent = "adopted"
+	// ChangeNeedsReauth: Meta refused the token; a person must log in again.
+	ChangeNeedsReauth ChangeEvent = "needs_reauth"
+	// ChangeFailing: refreshes fail; the previous token stays current.
+	ChangeFailing ChangeEvent = "failing"
+	// ChangeRecovered: an account that was failing or needs_reauth is ok
+	// again.
+	ChangeRecovered ChangeEvent = "recovered"
+	// ChangeExpiring: the token's remaining life, the earliest of Meta's
+	// clocks, fell under the warning threshold (Engine.WarnWithin).
+	ChangeExpiring ChangeEvent = "expiring"
 )
 
-// Change is a new current token for an account: the version consumers
-// reading "latest" now get. It names the version, never the token.
+// TokenChange reports whether e is news of a new current token (refreshed,
+// adopted), which carries the version, rather than of health.
+func (e ChangeEvent) TokenChange() bool { return e == ChangeRefreshed || e == ChangeAdopted }
+
+// Change is news of one account: a new current token, the version
+// consumers reading "latest" now get, or a change of its health. It names
+// the version, never the token.
 type Change struct {
 	// Account is the account's ID (its secret ID).
 	Account string
 	// Secret is the full name of the account's secret.
 	Secret string
 	// Version is the full name of the new version, as the secret store
-	// returned it.
+	// returned it; set for token changes (refreshed, adopted) only.
 	Version string
 	Event   ChangeEvent
 	// Platform is "threads" or "instagram"; empty when not known.
 	Platform string
+	// Health is the account's health once the change is recorded.
+	Health Health
+	// HoursLeft is the whole hours left until the earlier of the token's
+	// expiry and its data-access expiry, as AccountReport.HoursLeft; nil
+	// when neither is known.
+	HoursLeft *int
+	// Error is the last error's sentence (failing, needs_reauth), as the
+	// state records it: it never holds a token.
+	Error string
+	// Fix is the command that brings the account back, where a person is
+	// needed (needs_reauth, expiring); empty otherwise.
+	Fix string
+	// At is when the engine decided the change.
+	At time.Time
 }
 
-// Notifier hears of each change of an account's current token, so that
-// consumers can reload at once instead of polling. The engine calls it only
-// once the change is stored and recorded, never before, and a failure is
-// logged and changes nothing: the new token stays current. TokenChanged
-// must return when ctx ends: that is how the engine bounds its time.
+// Notifier tells consumers of each change of an account's current token
+// and of its health, so that they can reload, pause or resume at once
+// instead of polling. The engine calls it before the state write that
+// records the change as told, and only once the new token is stored: a
+// pass that dies in between tells it again on the next pass (at least
+// once), and a failure is logged and told again on the next pass; the new
+// token stays current either way. Announce must return when ctx ends:
+// that is how the engine bounds its time.
 type Notifier interface {
-	TokenChanged(ctx context.Context, c Change) error
+	Announce(ctx context.Context, c Change) error
 }
 
 // DefaultNotifyTimeout bounds one Notifier call. Publishing takes
@@ -54,18 +88,29 @@ func (e *Engine) notifyTimeout() time.Duration {
 	return DefaultNotifyTimeout
 }
 
-// announce tells the Notifier, if there is one, that the state now records
-// a new current version. It runs after the commit, even when the pass has
-// been cancelled (the change happened), and never longer than NotifyTimeout.
-func (w *work) announce(event ChangeEvent) {
-	if w.e.Notifier == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), w.e.notifyTimeout())
+// announce tells the Notifier one change of the account whose state is
+// being built, and reports whether it was told. It runs even when the pass
+// has been cancelled (what it tells is stored), and never longer than
+// NotifyTimeout.
+func (w *work) announce(ctx context.Context, event ChangeEvent, health Health, now time.Time) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.e.notifyTimeout())
 	defer cancel()
-	c := Change{Account: w.a.ID, Secret: w.a.Secret, Version: w.st.Version, Platform: w.st.Platform, Event: event}
-	if err := w.e.Notifier.TokenChanged(ctx, c); err != nil {
+	end, _ := lifeEnds(w.st.ExpiresAt, w.st.DataAccessExpiresAt)
+	c := Change{Account: w.a.ID, Secret: w.a.Secret, Platform: w.st.Platform, Event: event,
+		Health: health, HoursLeft: hoursLeft(end, now), Error: w.st.LastError, Fix: fixFor(health, w.a.ID, w.st.Platform), At: now}
+	if event.TokenChange() {
+		c.Version = w.st.Version
+	}
+	err := w.e.Notifier.Announce(ctx, c)
+	if err == nil {
+		return true
+	}
+	if event.TokenChange() {
 		w.log.Warn("token change not published; consumers reading latest still get the new token",
 			"event", string(event), "version", c.Version, "error", err.Error())
+	} else {
+		w.log.Warn("health change not published; the next pass publishes it again",
+			"event", string(event), "health", string(health), "error", err.Error())
 	}
+	return false
 }

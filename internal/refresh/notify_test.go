@@ -34,7 +34,7 @@ type listener struct {
 	heard []heard
 }
 
-func (l *listener) TokenChanged(ctx context.Context, c refresh.Change) error {
+func (l *listener) Announce(ctx context.Context, c refresh.Change) error {
 	// Read straight from the store: the harness's helpers are for the
 	// test's goroutine, and this runs in an account worker.
 	a := l.h.account(c.Account)
@@ -77,9 +77,10 @@ func newListening(t *testing.T, configure func(*refresh.Engine)) (*harness, *lis
 }
 
 // TestNotifierHearsOfEachNewCurrentToken: a refresh and an adoption are
-// each told once, after the new version is stored and recorded; a fresh
-// pass, a failure, a version that cannot be adopted and a busy account tell
-// nothing.
+// each told once, after the new version is stored (and before the state
+// write that records it as told: the state records it once the pass has
+// ended); a fresh pass, a failure, a version that cannot be adopted and a
+// busy account tell no new token (health events: health_test.go).
 func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 	t.Parallel()
 	h, l := newListening(t, nil)
@@ -96,6 +97,9 @@ func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 		t.Helper()
 		got := map[string]refresh.ChangeEvent{}
 		for _, c := range l.take() {
+			if !c.change.Event.TokenChange() {
+				continue
+			}
 			if _, twice := got[c.change.Account]; twice {
 				t.Errorf("%s: %s told twice", pass, c.change.Account)
 			}
@@ -104,10 +108,12 @@ func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 			if c.change.Secret != a.Secret || c.change.Version == "" {
 				t.Errorf("%s: change %+v does not name the secret %s and a version", pass, c.change, a.Secret)
 			}
-			// Never before the store, never before the commit.
-			if c.newest != c.change.Version || c.recorded != c.change.Version {
-				t.Errorf("%s: told of %s while the secret's newest was %q and the state recorded %q",
-					pass, c.change.Version, c.newest, c.recorded)
+			// Never before the store; recorded by the pass's end.
+			if c.newest != c.change.Version {
+				t.Errorf("%s: told of %s while the secret's newest was %q", pass, c.change.Version, c.newest)
+			}
+			if st, _ := h.state(c.change.Account); st.Version != c.change.Version || st.Unannounced != "" {
+				t.Errorf("%s: told of %s; after the pass the state records %q (untold %q)", pass, c.change.Version, st.Version, st.Unannounced)
 			}
 		}
 		if len(got) != len(want) {
@@ -162,6 +168,8 @@ func TestNotifierHearsOfEachNewCurrentToken(t *testing.T) {
 // TestNotifierFailureChangesNothing: a notifier that fails, or does not
 // answer, leaves the token stored and recorded, the account refreshed, and
 // the pass going; it is logged at WARNING with the account, never ERROR.
+// What was not told stays untold in the state, and the next pass tells
+// it, once.
 func TestNotifierFailureChangesNothing(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -199,6 +207,9 @@ func TestNotifierFailureChangesNothing(t *testing.T) {
 				if _, cur := h.currentToken(id); st.Version != cur.Name || cur.Number != 2 {
 					t.Errorf("%s: state records %s, newest is %s; want the refresh stored and recorded", id, st.Version, cur.Name)
 				}
+				if st.Unannounced != refresh.ChangeRefreshed {
+					t.Errorf("%s: the state's untold change is %q, want refreshed", id, st.Unannounced)
+				}
 			}
 			if n := len(l.take()); n != 2 {
 				t.Errorf("the notifier was called %d times, want 2", n)
@@ -211,6 +222,30 @@ func TestNotifierFailureChangesNothing(t *testing.T) {
 			}
 			if strings.Contains(logs, `"severity":"ERROR"`) {
 				t.Errorf("a failed publish logged an ERROR:\n%s", logs)
+			}
+
+			// The notifier works again: the next pass tells each account's
+			// refresh, though the accounts are fresh, and the one after
+			// tells nothing.
+			l.fail, l.block = nil, false
+			h.Clock.Advance(time.Hour)
+			rep = h.pass()
+			got := l.take()
+			for _, id := range []string{"one", "two"} {
+				if r := result(t, rep, id); r.Result != refresh.ResultFresh {
+					t.Errorf("%s, next pass: %+v, want fresh", id, r)
+				}
+				if st, _ := h.state(id); st.Unannounced != "" {
+					t.Errorf("%s: still untold after the notifier answered: %q", id, st.Unannounced)
+				}
+			}
+			if len(got) != 2 || got[0].change.Event != refresh.ChangeRefreshed || got[1].change.Event != refresh.ChangeRefreshed {
+				t.Errorf("the next pass told %+v, want each refresh once", got)
+			}
+			h.Clock.Advance(time.Hour)
+			h.pass()
+			if got := l.take(); len(got) != 0 {
+				t.Errorf("a third pass told %+v, want nothing", got)
 			}
 			h.assertNoTokenLeak("one", "two")
 		})
@@ -235,25 +270,36 @@ func (s *lostCommit) Commit(ctx context.Context, a refresh.Account, owner string
 	return s.StateStore.Commit(ctx, a, owner, st)
 }
 
-// TestNotifierWaitsForTheRecord: a refresh whose state write is lost is not
-// announced by that pass (the state does not record it yet); the next pass
-// adopts the version and announces it then.
-func TestNotifierWaitsForTheRecord(t *testing.T) {
+// TestNotifierNamesOnlyStoredVersions: a refresh whose state write is lost
+// is told by that pass, after the new version is stored and before the
+// write that failed; the next pass adopts the version and tells it again
+// (at least once: a consumer reads latest twice), and the one after tells
+// nothing. No message names a version that is not stored.
+func TestNotifierNamesOnlyStoredVersions(t *testing.T) {
 	t.Parallel()
 	h, l := newListening(t, func(e *refresh.Engine) { e.States = &lostCommit{StateStore: e.States} })
 	h.seed("main", 72*time.Hour)
 	if r := result(t, h.pass(), "main"); r.Result != refresh.ResultRefreshed {
 		t.Fatalf("%+v, want refreshed (the token is stored)", r)
 	}
-	if got := l.take(); len(got) != 0 {
-		t.Errorf("told %+v before the state recorded it", got)
+	got := l.take()
+	if len(got) != 1 || got[0].change.Event != refresh.ChangeRefreshed || got[0].newest != got[0].change.Version {
+		t.Errorf("told %+v, want the refresh of the stored version", got)
+	}
+	if st, _ := h.state("main"); st.Version == got[0].change.Version {
+		t.Fatalf("the state records %s: the commit was not lost", st.Version)
 	}
 	h.Clock.Advance(time.Hour)
 	if r := result(t, h.pass(), "main"); r.Result != refresh.ResultRolledForward {
 		t.Fatalf("next pass: %+v, want rolled_forward", r)
 	}
-	got := l.take()
-	if len(got) != 1 || got[0].change.Event != refresh.ChangeAdopted || got[0].recorded != got[0].change.Version {
-		t.Errorf("next pass told %+v, want one adoption of the recorded version", got)
+	again := l.take()
+	if len(again) != 1 || again[0].change.Event != refresh.ChangeAdopted || again[0].change.Version != got[0].change.Version {
+		t.Errorf("next pass told %+v, want one adoption of the same version", again)
+	}
+	h.Clock.Advance(time.Hour)
+	h.pass()
+	if got := l.take(); len(got) != 0 {
+		t.Errorf("a third pass told %+v, want nothing", got)
 	}
 }

@@ -48,7 +48,11 @@ const MaxThreadsTimeout = AccountTimeout
 //
 // It first reads every account's state in one batched read. Accounts that
 // are fresh (status ok and younger than RefreshAfter) cost nothing more: no
-// write, no secret store call, no Threads call. The others are worked on
+// write, no secret store call, no Threads call; unless they need
+// attention (health.go): an expiring account costs a lease, a version list
+// and the lease's release on every pass, like one whose data access ends
+// within 14 days, and one whose news consumers have not been told a lease,
+// a version list and one write, once. The others are worked on
 // concurrently, most urgent first, each under its own lease, as a
 // pipeline: at most Concurrency requests to Meta are in flight (slots),
 // while up to accountsPerSlot × Concurrency accounts (StoreWork) do their
@@ -79,7 +83,7 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	for _, i := range e.urgency(accounts, states, run.phases) {
 		a := accounts[i]
 		st, ok := states[a.ID]
-		if ok && e.fresh(st, run.phases[a.ID], now) {
+		if ok && e.fresh(st, run.phases[a.ID], now) && !e.attention(st, now) {
 			rep.Accounts[i] = reportOf(a.ID, ResultFresh, st)
 			continue
 		}
@@ -109,6 +113,7 @@ func (e *Engine) Pass(ctx context.Context) (Report, error) {
 	alerts := logging.ForAlerts(ctx)
 	for i := range accounts {
 		rep.Accounts[i].lifeLeft(end)
+		rep.Accounts[i].assess(end, e.warnWithin())
 		e.logResult(alerts, rep.Accounts[i])
 	}
 	e.logger().LogAttrs(alerts, slog.LevelInfo, "refresh pass done",
@@ -145,6 +150,12 @@ func (e *Engine) logResult(ctx context.Context, r AccountReport) {
 	if r.Result.Failed() {
 		level = slog.LevelError
 	}
+	e.logger().LogAttrs(ctx, level, "account processed", lineAttrs(r)...)
+}
+
+// lineAttrs are the fields of an account's line: what the alerts read of
+// a pass's (README, "Logs and alerts"), and of a check's.
+func lineAttrs(r AccountReport) []slog.Attr {
 	attrs := []slog.Attr{
 		slog.String("account", r.Account),
 		slog.String("result", string(r.Result)),
@@ -164,5 +175,5 @@ func (e *Engine) logResult(ctx context.Context, r AccountReport) {
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))
 	}
-	e.logger().LogAttrs(ctx, level, "account processed", attrs...)
+	return attrs
 }

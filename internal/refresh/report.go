@@ -57,6 +57,12 @@ type AccountReport struct {
 	// number.
 	HoursLeft *int   `json:"hoursLeft,omitempty"`
 	Error     string `json:"error,omitempty"`
+	// Health is the account's health, as consumers are told of it: ok,
+	// expiring, failing or needs_reauth; empty for an account without
+	// state. Fix is the command that brings it back, where a person is
+	// needed (needs_reauth, expiring).
+	Health Health `json:"health,omitempty"`
+	Fix    string `json:"fix,omitempty"`
 	// LeaseOwner and LeaseExpiresAt name, in a status view, the pass that
 	// holds the account's lease and when the lease ends (result busy): a
 	// pass that died keeps the account busy until then.
@@ -79,6 +85,8 @@ type AccountReport struct {
 	// expires and dataAccess are ExpiresAt and DataAccessExpiresAt as
 	// times, for HoursLeft.
 	expires, dataAccess time.Time
+	// status is the stored status the line was made from, for Health.
+	status Status
 }
 
 // LifeEnds returns the earlier of the token's expiry and its data-access
@@ -169,6 +177,7 @@ func reportOf(id string, result Result, st State) AccountReport {
 		Failures:      st.Failures,
 		LastAttemptAt: st.LastAttemptAt,
 		Version:       st.Version,
+		status:        st.Status,
 	}
 	r.clocksFrom(st)
 	return r
@@ -192,6 +201,9 @@ func (r *AccountReport) clocksFrom(st State) {
 func (r *AccountReport) knownFrom(st State) {
 	if r.Platform == "" {
 		r.Platform = st.Platform
+	}
+	if r.status == "" {
+		r.status = st.Status
 	}
 	// The clocks read are those of the version st records: a line about
 	// another version (adopted, its clocks unknown) must not borrow them.

@@ -29,6 +29,7 @@ func (e *Engine) Status(ctx context.Context) (Report, error) {
 			r.Stored = st.Status
 			r.DueAt = e.dueAt(st, phases[a.ID])
 			r.lifeLeft(now)
+			r.assess(now, e.warnWithin())
 		}
 		if ok && st.Held.HeldAt(now) {
 			r.Result = ResultBusy

@@ -106,6 +106,14 @@ type State struct {
 	Failures      int
 	LastAttemptAt time.Time
 
+	// Announced is the health consumers were last told of (the Notifier);
+	// empty when nothing was told yet, which counts as ok. Unannounced is a
+	// change of the current token that the state records and consumers
+	// were not told of (its publish failed, or there was no Notifier); the
+	// next pass tells it. See health.go.
+	Announced   Health
+	Unannounced ChangeEvent
+
 	// Held is the lease the record held when Load read it, expired or not;
 	// the zero Lease when it held none. It is for people: a status view
 	// shows an account under another pass's unexpired lease as busy. Stores

@@ -107,7 +107,13 @@ func (o Options) build(ctx context.Context, cfg *config.Config, logger *slog.Log
 		RetryBase:      o.RetryBase,
 		// Accounts that come due together spread over the day by their
 		// next refresh (README, "The clocks").
-		Spread: true,
+		Spread:     true,
+		WarnWithin: cfg.WarnWithin,
+	}
+	if cfg.TokenEventsFile != "" {
+		// Each event a JSON line in a file: the configuration allows it in
+		// either store, never beside a topic.
+		e.Notifier = notify.NewFile(cfg.TokenEventsFile)
 	}
 	for name, c := range s.Platforms {
 		e.Platforms[name] = c.Refresher()
@@ -133,8 +139,8 @@ func (o Options) build(ctx context.Context, cfg *config.Config, logger *slog.Log
 			return errors.Join(errs...)
 		}
 		if cfg.TokenChangesTopic != "" {
-			// Publishes each change of a current token; none without a topic
-			// (local mode refuses one).
+			// Publishes each change of a current token and of an account's
+			// health; none without a topic (local mode refuses one).
 			changes, err := notify.New(ctx, cfg.TokenChangesTopic, notify.Options{EmulatorHost: cfg.PubSubEmulatorHost})
 			if err != nil {
 				_ = s.close()

@@ -23,6 +23,11 @@
 //	lastError      string     why the last attempt failed; "" when ok
 //	failures       integer    attempts failed in a row
 //	lastAttemptAt  timestamp  when a pass last tried the account (null if never)
+//	announced      string     the health consumers were last told of: ok,
+//	                          expiring, failing or needs_reauth (absent: none
+//	                          told yet, taken as ok)
+//	unannounced    string     refreshed or adopted: a change of the current
+//	                          token not told yet (absent: none)
 //	leaseOwner     string     the pass holding the lease; absent when free
 //	leaseExpiresAt timestamp  when that lease ends; absent when free
 //
@@ -62,6 +67,8 @@ const (
 	fieldLastError      = "lastError"
 	fieldFailures       = "failures"
 	fieldLastAttemptAt  = "lastAttemptAt"
+	fieldAnnounced      = "announced"
+	fieldUnannounced    = "unannounced"
 	fieldLeaseOwner     = "leaseOwner"
 	fieldLeaseExpiresAt = "leaseExpiresAt"
 )
@@ -318,6 +325,8 @@ func (s *Store) Commit(ctx context.Context, a refresh.Account, owner string, st 
 		{Path: fieldLastError, Value: st.LastError},
 		{Path: fieldFailures, Value: int64(st.Failures)},
 		{Path: fieldLastAttemptAt, Value: timestamp(st.LastAttemptAt)},
+		{Path: fieldAnnounced, Value: orDelete(string(st.Announced))},
+		{Path: fieldUnannounced, Value: orDelete(string(st.Unannounced))},
 		{Path: fieldLeaseOwner, Value: firestore.Delete},
 		{Path: fieldLeaseExpiresAt, Value: firestore.Delete},
 	}, lastUpdated(rev))
@@ -395,6 +404,8 @@ type record struct {
 	LastError      string    `firestore:"lastError"`
 	Failures       int64     `firestore:"failures"`
 	LastAttemptAt  time.Time `firestore:"lastAttemptAt"`
+	Announced      string    `firestore:"announced"`
+	Unannounced    string    `firestore:"unannounced"`
 	LeaseOwner     string    `firestore:"leaseOwner"`
 	LeaseExpiresAt time.Time `firestore:"leaseExpiresAt"`
 }
@@ -428,6 +439,8 @@ func (r record) state() refresh.State {
 		LastError:           r.LastError,
 		Failures:            int(r.Failures),
 		LastAttemptAt:       r.LastAttemptAt,
+		Announced:           refresh.Health(r.Announced),
+		Unannounced:         refresh.ChangeEvent(r.Unannounced),
 		Held:                refresh.Lease{Owner: r.LeaseOwner, Until: r.LeaseExpiresAt},
 	}
 }

@@ -92,6 +92,8 @@ func fullState(id string) refresh.State {
 		LastError:           "refreshing the token: HTTP 500",
 		Failures:            3,
 		LastAttemptAt:       time.Date(2026, 3, 1, 11, 59, 0, 1000, zone),
+		Announced:           refresh.HealthFailing,
+		Unannounced:         refresh.ChangeRefreshed,
 	}
 }
 
@@ -320,6 +322,8 @@ func TestStoredSchema(t *testing.T) {
 		"lastError":           st.LastError,
 		"failures":            int64(3),
 		"lastAttemptAt":       st.LastAttemptAt.UTC(),
+		"announced":           "failing",
+		"unannounced":         "refreshed",
 	}
 	if got, w := keys(doc), keys(want); !slices.Equal(got, w) {
 		t.Fatalf("committed document has fields %v, want %v", got, w)
@@ -333,10 +337,11 @@ func TestStoredSchema(t *testing.T) {
 	// Unknown clocks and scopes are null or absent, never a made-up value.
 	st = fullState("acct")
 	st.IssuedAt, st.IssuedFrom, st.ExpiryFrom, st.DataAccessExpiresAt, st.Scopes = time.Time{}, "", "", time.Time{}, nil
+	st.Announced, st.Unannounced = "", ""
 	e.lease(t, "acct", "pass-2", until)
 	e.commit(t, "acct", "pass-2", st)
 	doc = e.doc(t, "acct")
-	for _, k := range []string{"issuedFrom", "expiryFrom", "scopes"} {
+	for _, k := range []string{"issuedFrom", "expiryFrom", "scopes", "announced", "unannounced"} {
 		if v, ok := doc[k]; ok {
 			t.Errorf("field %s = %#v, want absent", k, v)
 		}

@@ -10,19 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
-
-// LoginCommands names the commands that bring an account that needs a new
-// login back: a login, or a long-lived token added by hand.
-func LoginCommands(r refresh.AccountReport) string {
-	flag := ""
-	if r.Platform != "" && r.Platform != payload.DefaultPlatform {
-		flag = " --platform " + r.Platform
-	}
-	return fmt.Sprintf("`refresher login%s --redirect-uri URI %s`, or `refresher add%s %s < long-lived-token.txt`", flag, r.Account, flag, r.Account)
-}
 
 // LifeLeft is the time until the earlier of the token's expiry and its
 // data-access expiry: "13d4h", "4d2h (data access)", "expired 2h0m ago",
@@ -105,18 +94,4 @@ func NextRefresh(r refresh.AccountReport, now time.Time) string {
 		return "next pass (due since " + Minute(r.DueAt) + ")"
 	}
 	return Minute(r.DueAt) + " (in " + Human(r.DueAt.Sub(now)) + ")"
-}
-
-// Fix is the command that brings the account back, or "" when none is
-// needed: a new login for an account that needs one, or whose app's
-// access to its data ends within refresh.DueMargin (a refresh does not
-// renew that).
-func Fix(r refresh.AccountReport, now time.Time) string {
-	if r.Stored == refresh.StatusNeedsReauth {
-		return LoginCommands(r)
-	}
-	if end, which := r.LifeEnds(); which == refresh.LifeDataAccess && end.Sub(now) < refresh.DueMargin {
-		return LoginCommands(r)
-	}
-	return ""
 }

@@ -210,6 +210,7 @@ run "function_runtime_and_environment" {
       SECRET_MANAGER_READS_PER_MINUTE    = "500"
       SECRET_MANAGER_WRITES_PER_MINUTE   = "500"
       SECRET_MANAGER_ACCESSES_PER_MINUTE = "80000"
+      WARN_WITHIN                        = "336h"
       TOKEN_CHANGES_TOPIC                = "projects/test-project/topics/threads-token-refresher-token-changes"
     })
     error_message = "The function's environment must come from the variables."

@@ -290,3 +290,39 @@ run "tokens_collection_of_the_account_list_is_refused" {
 
   expect_failures = [google_firestore_document.accounts]
 }
+
+run "check_invokers_refuse_all_users" {
+  command = plan
+
+  variables {
+    check_invokers = ["allUsers"]
+  }
+
+  expect_failures = [var.check_invokers]
+}
+
+run "check_invokers_may_invoke_as_the_scheduler_does" {
+  command = plan
+
+  variables {
+    check_invokers = ["serviceAccount:bot@test-project.iam.gserviceaccount.com"]
+  }
+
+  assert {
+    condition     = google_cloud_run_v2_service_iam_member.check_invoker["serviceAccount:bot@test-project.iam.gserviceaccount.com"].role == google_cloud_run_v2_service_iam_member.scheduler_invoker.role
+    error_message = "A check invoker must hold the scheduler's role on the function's service, run.invoker, and no other."
+  }
+}
+
+run "warn_within_is_the_life_left_alert" {
+  command = plan
+
+  variables {
+    alert_if_hours_left_below = 200
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.refresher.service_config[0].environment_variables["WARN_WITHIN"] == "200h"
+    error_message = "WARN_WITHIN must be alert_if_hours_left_below in hours, so that the expiring event and the life-left alert speak of the same day."
+  }
+}

@@ -16,18 +16,18 @@ import (
 func init() {
 	commands["login"] = func() *command {
 		var redirectURI, scope, appSecretFile, platformName string
-		var create bool
+		var o onboardOptions
 		return &command{
 			summary: "log in through Threads or Instagram (app ID and secret) and store the long-lived token for ACCOUNT",
-			usage:   "[--platform threads|instagram] --redirect-uri URI [--scope LIST] [--app-secret-file FILE] [--create] ACCOUNT",
+			usage:   "[--platform threads|instagram] --redirect-uri URI [--scope LIST] [--app-secret-file FILE] [--create] [--replace-user] ACCOUNT",
 			example: "  export THREADS_APP_ID=1234567890 THREADS_APP_SECRET=...\n  refresher login --redirect-uri https://example.com/callback main\n  # open the printed URL, approve, paste the URL you land on\n" +
 				"  export INSTAGRAM_APP_ID=... INSTAGRAM_APP_SECRET=...\n  refresher login --platform instagram --redirect-uri https://example.com/callback shop",
 			flags: func(fs *flag.FlagSet) {
 				platformFlag(fs, &platformName)
 				fs.StringVar(&redirectURI, "redirect-uri", "", "redirect `URI` exactly as registered in the app (required)")
-				fs.StringVar(&scope, "scope", "", "comma-separated `scopes` to ask for (default: the permission a refresh needs, threads_basic or instagram_business_basic)")
+				fs.StringVar(&scope, "scope", "", "comma-separated `scopes` to ask for (default: the permission a refresh needs, threads_basic or instagram_business_basic, and every scope the account's token had)")
 				fs.StringVar(&appSecretFile, "app-secret-file", "", "read the app secret from `FILE` instead of THREADS_APP_SECRET (INSTAGRAM_APP_SECRET with --platform instagram)")
-				fs.BoolVar(&create, "create", false, "create the Secret Manager secret when it does not exist")
+				o.flags(fs, "create the Secret Manager secret when it does not exist")
 			},
 			run: func(ctx context.Context, e *env, args []string) error {
 				p, err := platformNamed(platformName)
@@ -48,19 +48,23 @@ func init() {
 				if u, err := url.Parse(redirectURI); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 					return usagef("--redirect-uri %q is not an http(s) URL", redirectURI)
 				}
-				if scope == "" {
-					scope = p.Permission
-				}
 				scopes := splitScopes(scope)
-				if len(scopes) == 0 {
+				if scope != "" && len(scopes) == 0 {
 					return usagef("--scope is empty; %s is needed to refresh tokens", p.Permission)
 				}
 				secret, err := appSecret(e, p, appSecretFile)
 				if err != nil {
 					return err
 				}
-				return onboard(ctx, e, account, create, p, func(ctx context.Context, client *graph.Client) (obtained, error) {
-					return login(ctx, e, client, loginRequest{appID: appID, appSecret: secret, redirectURI: redirectURI, scopes: scopes})
+				return onboard(ctx, e, account, o, p, func(ctx context.Context, client *graph.Client, had existing) (obtained, error) {
+					asked := scopes
+					if len(asked) == 0 {
+						// A relink asks for what the account's token had.
+						asked = loginScopes(p, had.scopes)
+					}
+					got, err := login(ctx, e, client, loginRequest{appID: appID, appSecret: secret, redirectURI: redirectURI, scopes: asked})
+					got.asked = asked
+					return got, err
 				})
 			},
 		}

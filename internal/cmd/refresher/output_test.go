@@ -34,6 +34,10 @@ type accountJSON struct {
 	// holds (result busy).
 	LeaseOwner     string `json:"leaseOwner"`
 	LeaseExpiresAt string `json:"leaseExpiresAt"`
+	// Health is ok, expiring, failing or needs_reauth, and Fix the command
+	// that brings the account back where a person is needed (issue 18).
+	Health string `json:"health"`
+	Fix    string `json:"fix"`
 }
 
 // parseReport decodes s, which must be one JSON report and nothing else.
@@ -56,6 +60,22 @@ func parseReport(t *testing.T, s string) passJSON {
 			if _, err := time.Parse(time.RFC3339, ts); ts != "" && err != nil {
 				t.Errorf("%s: time %q is not RFC 3339", a.Account, ts)
 			}
+		}
+		switch a.Health {
+		case "ok", "failing":
+			if a.Fix != "" {
+				t.Errorf("%s: health %s with a fix %q", a.Account, a.Health, a.Fix)
+			}
+		case "expiring", "needs_reauth":
+			if !strings.Contains(a.Fix, "refresher login") || !strings.Contains(a.Fix, " "+a.Account) {
+				t.Errorf("%s: health %s with the fix %q, want the login that brings it back", a.Account, a.Health, a.Fix)
+			}
+		case "":
+			if a.Result != "unknown" && a.Result != "busy" && a.Result != "skipped" && a.Result != "failed" {
+				t.Errorf("%s: result %s without a health", a.Account, a.Result)
+			}
+		default:
+			t.Errorf("%s: health %q", a.Account, a.Health)
 		}
 		switch a.ExpiryFrom {
 		case "meta", "refresh", "estimate":

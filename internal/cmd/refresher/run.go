@@ -7,7 +7,7 @@ import (
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/config"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
-	"github.com/threads-token-refresher/threads-token-refresher/internal/statusview"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 )
 
 func init() {
@@ -32,11 +32,8 @@ func runPass(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer svc.Close()
-	if t := svc.Config.PassTimeout; t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
+	ctx, cancel := passContext(ctx, svc)
+	defer cancel()
 	rep, err := svc.Engine.Pass(ctx)
 	if err != nil {
 		return err
@@ -44,19 +41,37 @@ func runPass(ctx context.Context, e *env, args []string) error {
 	if len(rep.Accounts) == 0 && svc.Config.Store == config.StoreLocal {
 		fmt.Fprintf(e.stderr, "refresher run: %s\n", noAccountsHint)
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
-		return fmt.Errorf("writing the result: %w", err)
+	if err := writeReport(e, rep); err != nil {
+		return err
 	}
 	if !rep.OK() {
 		msg := fmt.Sprintf("%d of %d accounts failed or need a new login; `refresher status` shows each one's last error", rep.Failed, len(rep.Accounts))
 		for _, r := range rep.Accounts {
 			if r.Result == refresh.ResultNeedsReauth {
-				msg += "; " + r.Account + " needs a new login: " + statusview.LoginCommands(r)
+				msg += "; " + r.Account + " needs a new login: " + refresh.RelinkCommands(r.Account, r.Platform)
 			}
 		}
 		return &exitError{code: exitFailure, msg: msg}
+	}
+	return nil
+}
+
+// passContext bounds work started like a pass (run, check) by PASS_TIMEOUT,
+// as the function bounds a POST.
+func passContext(ctx context.Context, svc *service.Service) (context.Context, context.CancelFunc) {
+	if t := svc.Config.PassTimeout; t > 0 {
+		return context.WithTimeout(ctx, t)
+	}
+	return ctx, func() {}
+}
+
+// writeReport prints a pass's (or a check's) report as the function
+// answers it.
+func writeReport(e *env, rep refresh.Report) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return fmt.Errorf("writing the result: %w", err)
 	}
 	return nil
 }

@@ -132,7 +132,7 @@ func needsAttention(r refresh.AccountReport, now time.Time, within time.Duration
 	case refresh.StatusFailing:
 		return string(stored)
 	case refresh.StatusNeedsReauth:
-		return string(stored) + ": log in again with " + statusview.LoginCommands(r)
+		return string(stored) + ": log in again with " + refresh.RelinkCommands(r.Account, r.Platform)
 	}
 	end, which := r.LifeEnds()
 	if end.IsZero() {
@@ -165,7 +165,7 @@ func printNotes(w io.Writer, rep refresh.Report, now time.Time) {
 			fmt.Fprintf(w, "%s is busy: pass %s holds it until %s; a pass that died holds it until then\n", r.Account, r.LeaseOwner, until)
 		}
 		if r.Stored == refresh.StatusNeedsReauth {
-			fmt.Fprintf(w, "%s needs a new login: %s\n", r.Account, statusview.LoginCommands(r))
+			fmt.Fprintf(w, "%s needs a new login: %s\n", r.Account, refresh.RelinkCommands(r.Account, r.Platform))
 		}
 	}
 }
