@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/notify"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/service"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
 )
@@ -91,7 +94,7 @@ func runSandbox(ctx context.Context, e *env, o sandboxOptions) (err error) {
 	if start.IsZero() {
 		start = e.now().UTC().Truncate(24 * time.Hour).Add(9 * time.Hour)
 	}
-	s := newSandbox(ctx, e, o, start, db)
+	s := newSandbox(ctx, e, o, start, db, filepath.Join(dir, "events.jsonl"))
 	defer s.close()
 	if err := s.story(); err != nil {
 		return fmt.Errorf("running the sandbox (store %s): %w", db, err)
@@ -113,10 +116,14 @@ type sandbox struct {
 	threads, instagram *threadsfake.Server
 	cmdEnv             *env
 	vars               map[string]string
+	// events is TOKEN_EVENTS_FILE, what consumers are told; told is how
+	// much of it the story has shown.
+	events string
+	told   int
 }
 
-func newSandbox(ctx context.Context, e *env, o sandboxOptions, start time.Time, db string) *sandbox {
-	s := &sandbox{ctx: ctx, opts: o, start: start}
+func newSandbox(ctx context.Context, e *env, o sandboxOptions, start time.Time, db, events string) *sandbox {
+	s := &sandbox{ctx: ctx, opts: o, start: start, events: events}
 	// Meta's documented rate limit for a user with few impressions; the
 	// story stays far under it, as a refresher does.
 	s.threads = threadsfake.New(threadsfake.InProcess(), threadsfake.DailyCallLimit(threadsfake.MetaDailyCallFloor))
@@ -131,6 +138,9 @@ func newSandbox(ctx context.Context, e *env, o sandboxOptions, start time.Time, 
 		"THREADS_API_BASE_URL":     s.threads.URL(),
 		"INSTAGRAM_API_BASE_URL":   s.instagram.URL(),
 		"INSTAGRAM_OAUTH_BASE_URL": s.instagram.OAuthURL(),
+		// Local mode's stand-in for the token-change topic: what consumers
+		// would be told, one JSON message a line.
+		"TOKEN_EVENTS_FILE": events,
 		"TERM":                     "dumb",
 	}
 	s.cmdEnv = &env{
@@ -175,7 +185,12 @@ func (s *sandbox) command(input string, args ...string) int {
 	s.say("%s", shown)
 	e := *s.cmdEnv
 	e.stdin = strings.NewReader(input + "\n")
-	return realMain(s.ctx, args, &e)
+	// The story shows what the command says to a person; its structured
+	// log lines, for machines, are left out.
+	e.stderr = &skipLogs{w: s.out}
+	code := realMain(s.ctx, args, &e)
+	s.tellConsumers()
+	return code
 }
 
 // quiet runs `refresher ARGS` for what it prints, nothing shown.
@@ -185,6 +200,26 @@ func (s *sandbox) quiet(args ...string) (stdout, stderr string, code int) {
 	e.stdin, e.stdout, e.stderr = strings.NewReader(""), &out, &errs
 	code = realMain(s.ctx, args, &e)
 	return out.String(), errs.String(), code
+}
+
+// tellConsumers shows what consumers were told since it last looked: each
+// change of an account's health, and each token added by hand and adopted,
+// as the message itself. The daily refreshes, which consumers hear of
+// too, are left out of the story.
+func (s *sandbox) tellConsumers() {
+	data, err := os.ReadFile(s.events)
+	if err != nil || len(data) <= s.told {
+		return
+	}
+	fresh := data[s.told:]
+	s.told = len(data)
+	for line := range strings.SplitSeq(strings.TrimSpace(string(fresh)), "\n") {
+		var m notify.Message
+		if json.Unmarshal([]byte(line), &m) != nil || m.Event == string(refresh.ChangeRefreshed) {
+			continue
+		}
+		s.say("consumers are told: %s", line)
+	}
 }
 
 // pause lets a simulated day take its real time.
@@ -199,6 +234,31 @@ func (s *sandbox) pause() error {
 		return nil
 	case <-s.ctx.Done():
 		return s.ctx.Err()
+	}
+}
+
+// skipLogs passes on every line written through it but the structured
+// log lines (JSON objects).
+type skipLogs struct {
+	w       io.Writer
+	partial []byte
+}
+
+func (w *skipLogs) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := w.partial[:i+1]
+		w.partial = w.partial[i+1:]
+		if bytes.HasPrefix(line, []byte("{")) {
+			continue
+		}
+		if _, err := w.w.Write(line); err != nil {
+			return 0, err
+		}
 	}
 }
 

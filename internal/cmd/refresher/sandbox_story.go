@@ -20,7 +20,11 @@ import (
 //	        their tokens, and recover when it is back.
 //	day 45  dave changes his password: Meta refuses his token (190), he
 //	        needs a new login, the alert says how.
-//	day 46  dave logs in again and his new token is added: he is ok again.
+//	day 46  dave logs in again; alice's token pasted into his account by
+//	        mistake is refused, his own is added: he is ok again.
+//
+// Consumers hear of each change of health (TOKEN_EVENTS_FILE, shown as
+// the messages themselves); the daily refreshes are summed up weekly.
 //	end     the status table.
 const (
 	outageStarts = 20*24*time.Hour + 6*time.Hour
@@ -101,6 +105,7 @@ func (s *sandbox) story() error {
 			return err
 		}
 		s.tell(rep, failure, last, &week)
+		s.tellConsumers()
 		if since > 0 && since%(24*time.Hour) == 0 {
 			if day := int(since / (24 * time.Hour)); day%7 == 0 {
 				week.print(s, day)
@@ -143,7 +148,11 @@ func (s *sandbox) happenings(since time.Duration) error {
 		}
 	case at(relinkAt):
 		s.say("")
-		s.say("dave got the alert. He logs in to your app again, and you add the new token to the same account:")
+		s.say("dave got the alert and logs in to your app again. First you paste the wrong token, one of alice's:")
+		if code := s.command(s.threads.IssueLongLived(alice.userID, alice.username, time.Time{}), "add", dave.account); code == exitOK {
+			return fmt.Errorf("refresher add stored alice's token into dave's account")
+		}
+		s.say("Then dave's own, into the same account:")
 		if err := s.add(dave, s.threads.IssueLongLived(dave.userID, dave.username, time.Time{})); err != nil {
 			return err
 		}

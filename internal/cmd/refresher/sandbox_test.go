@@ -47,6 +47,9 @@ func TestSandbox(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	label := regexp.MustCompile(`^\[simulation \d{4}-\d\d-\d\d \d\d:\d\d\] `)
 	for i, l := range lines {
+		if strings.Contains(l, `"severity"`) {
+			t.Errorf("line %d is a log line, not the story's: %q", i+1, l)
+		}
 		if !label.MatchString(l) {
 			t.Errorf("line %d is not labelled as the simulation's: %q", i+1, l)
 		}
@@ -60,13 +63,21 @@ func TestSandbox(t *testing.T) {
 		"Threads is down",
 		"alice: failed (",
 		"A deployment would also email you",
+		`consumers are told: {"schemaVersion":2,"event":"failing","account":"alice"`,
 		"Threads is back.",
 		"alice: ok again, refreshed",
+		`consumers are told: {"schemaVersion":2,"event":"recovered","account":"alice"`,
 		"dave: needs_reauth (",
 		"dave needs a new login: `refresher login --redirect-uri URI dave`, or `refresher add dave < long-lived-token.txt`",
 		`"Token of dave (threads): needs_reauth"`,
+		`consumers are told: {"schemaVersion":2,"event":"needs_reauth","account":"dave"`,
+		"$ refresher add dave < token.txt",
+		"refresher add: account dave holds the token of @dave (user 17841400000000004); the new token is @alice",
+		"nothing stored",
 		"$ refresher add dave < token.txt",
 		"Stored the token of @dave (Threads user 17841400000000004)",
+		"Checked: dave is ok with the new token",
+		`consumers are told: {"schemaVersion":2,"event":"recovered","account":"dave"`,
 		"dave: ok again",
 		"[simulation 2027-04-05 09:00] $ refresher status",
 		"no Meta app, no token and no network were used",
