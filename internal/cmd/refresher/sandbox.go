@@ -141,7 +141,7 @@ func newSandbox(ctx context.Context, e *env, o sandboxOptions, start time.Time, 
 		// Local mode's stand-in for the token-change topic: what consumers
 		// would be told, one JSON message a line.
 		"TOKEN_EVENTS_FILE": events,
-		"TERM":                     "dumb",
+		"TERM":              "dumb",
 	}
 	s.cmdEnv = &env{
 		stdout: s.out, stderr: s.out,

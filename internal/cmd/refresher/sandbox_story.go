@@ -25,6 +25,7 @@ import (
 //
 // Consumers hear of each change of health (TOKEN_EVENTS_FILE, shown as
 // the messages themselves); the daily refreshes are summed up weekly.
+//
 //	end     the status table.
 const (
 	outageStarts = 20*24*time.Hour + 6*time.Hour
