@@ -22,11 +22,10 @@ import (
 //	        needs a new login, the alert says how.
 //	day 46  dave logs in again; alice's token pasted into his account by
 //	        mistake is refused, his own is added: he is ok again.
+//	end     the status table.
 //
 // Consumers hear of each change of health (TOKEN_EVENTS_FILE, shown as
 // the messages themselves); the daily refreshes are summed up weekly.
-//
-//	end     the status table.
 const (
 	outageStarts = 20*24*time.Hour + 6*time.Hour
 	outageEnds   = 22*24*time.Hour + 6*time.Hour
