@@ -12,6 +12,12 @@ import (
 	"testing"
 
 	"github.com/threads-token-refresher/threads-token-refresher/internal/bundle"
+
+	// The buildpack's generated main imports funcframework, which nothing
+	// in this module does: without this import `go mod tidy` drops the
+	// go.sum lines of what funcframework needs, and the deployed build
+	// fails (TestArchiveBuildsAsTheBuildpackDoes).
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 )
 
 // TestEmbeddedFilesAreIncluded: a package that embeds files needs them to
@@ -25,12 +31,15 @@ func TestEmbeddedFilesAreIncluded(t *testing.T) {
 			"//go:embed version.txt\nvar version string\n",
 		"version.txt": "v1\n",
 		"internal/e/e.go": "package e\n\nimport \"embed\"\n\n" +
-			"//go:embed static/*.txt \"quoted name.json\"\n//go:embed tmpl\n//go:embed all:assets\nvar fs embed.FS\n",
+			"//go:embed static/*.txt \"quoted name.json\"\n//go:embed tmpl\n//go:embed all:assets\nvar fs embed.FS\n" +
+			// gofmt indents a directive inside a var block.
+			"var (\n\t//go:embed indented.css\n\tcss string\n)\n",
 		"internal/e/e_test.go":          "package e\n\nimport _ \"embed\"\n\n//go:embed fixture.txt\nvar fixture string\n",
 		"internal/e/fixture.txt":        "only the test reads me\n",
 		"internal/e/static/a.txt":       "a\n",
 		"internal/e/static/b.png":       "not matched by *.txt\n",
 		"internal/e/quoted name.json":   "{}\n",
+		"internal/e/indented.css":       "p {}\n",
 		"internal/e/tmpl/page.html":     "<p>\n",
 		"internal/e/tmpl/sub/part.html": "<b>\n",
 		"internal/e/tmpl/.draft.html":   "hidden: left out of a directory\n",
@@ -44,7 +53,7 @@ func TestEmbeddedFilesAreIncluded(t *testing.T) {
 	}
 	want := []string{
 		"function.go", "go.mod",
-		"internal/e/assets/.keep", "internal/e/e.go", "internal/e/quoted name.json",
+		"internal/e/assets/.keep", "internal/e/e.go", "internal/e/indented.css", "internal/e/quoted name.json",
 		"internal/e/static/a.txt", "internal/e/tmpl/page.html", "internal/e/tmpl/sub/part.html",
 		"version.txt",
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // embedPatterns returns the patterns of the //go:embed directives in the Go
-// file at p. A directive is a line comment starting the line; its patterns
+// file at p. A directive is a line comment alone on its line, indented or
+// not (gofmt indents one inside a var block); its patterns
 // are separated by spaces and may be quoted as Go strings
 // (pkg.go.dev/embed#hdr-Directives).
 func embedPatterns(p string) ([]string, error) {
@@ -26,7 +27,7 @@ func embedPatterns(p string) ([]string, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "//go:embed")
+		rest, ok := strings.CutPrefix(strings.TrimLeft(sc.Text(), " \t"), "//go:embed")
 		if !ok || rest != "" && rest[0] != ' ' && rest[0] != '\t' {
 			continue
 		}
