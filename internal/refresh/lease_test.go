@@ -130,27 +130,45 @@ func TestBusy(t *testing.T) {
 	}
 }
 
-// A pass cancelled while Threads is answering (Ctrl-C on `refresher run`)
-// still records the attempt and gives the lease back, so that the next pass
-// is not kept out for the lease's lifetime.
-func TestCancelledPassReleasesTheLease(t *testing.T) {
+// A pass cancelled while Threads is answering (Ctrl-C on `refresher run`,
+// Cloud Scheduler giving up, SIGTERM) still gets the token Meta issues,
+// stores it and records it, and gives the lease back: Meta may kill the
+// old token with the refresh (RetireOnRefresh), so hanging up on the
+// answer would leave the account with no working token, and a lease kept
+// would keep the next pass out for the lease's lifetime.
+func TestCancelledPassKeepsTheRefreshedToken(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil, threadsfake.Latency(500*time.Millisecond))
-	h.seed("main", 72*time.Hour)
+	h := newHarness(t, nil, threadsfake.Latency(time.Second), threadsfake.RetireOnRefresh())
+	old, _ := h.seed("main", 72*time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
+	// Cancelled as soon as the refresh reaches Meta, a second before the
+	// answer.
+	go func() {
+		for h.refreshCalls() == 0 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
 	rep := h.passCtx(ctx)
-	if r := rep.Accounts[0]; r.Result != refresh.ResultFailed {
-		t.Fatalf("cancelled pass: %+v, want failed", r)
+	cancel()
+	if r := rep.Accounts[0]; r.Result != refresh.ResultRefreshed {
+		t.Fatalf("cancelled pass: %+v, want refreshed (the token Meta issued kept)", r)
+	}
+	if h.TH.Valid(old) {
+		t.Fatal("Meta did not retire the old token; the test proves nothing")
+	}
+	tok, v := h.currentToken("main")
+	if !h.TH.Valid(tok) {
+		t.Fatalf("the newest version (%d) holds a token Meta does not accept", v.Number)
 	}
 	states, err := h.Store.Load(context.Background(), []refresh.Account{h.account("main")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := states["main"]; st.Status != refresh.StatusFailing || st.Failures != 1 {
-		t.Errorf("state after the cancelled pass: %+v, want the attempt recorded as failing", st)
+	if st := states["main"]; st.Status != refresh.StatusOK || st.Version != v.Name {
+		t.Errorf("state after the cancelled pass: %+v, want ok at %s", st, v.Name)
 	}
-	if r := h.pass().Accounts[0]; r.Result != refresh.ResultRefreshed {
-		t.Errorf("next pass: %+v, want refreshed (not busy)", r)
+	if r := h.pass().Accounts[0]; r.Result != refresh.ResultFresh {
+		t.Errorf("next pass: %+v, want fresh (not busy)", r)
 	}
 }
