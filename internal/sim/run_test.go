@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"sync"
@@ -17,7 +18,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/httpapi"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
@@ -54,12 +55,13 @@ type config struct {
 	personAt []time.Duration
 }
 
-// threeAccounts: the usual JSON payload, one whose old token Meta keeps
-// alive after a refresh and one whose old token it kills (Meta documents
-// neither), and a bare-string payload. main is a Threads tester's, with a
-// private profile (a 90-day data-access grant); the others' tokens Meta
-// inspects only with an inspector account's (deployment.inspector).
-var threeAccounts = []simAccount{{id: "main", tester: true, private: true}, {id: "retiring", retire: true}, {id: "bare", bare: true}}
+// threeAccounts: two with the usual JSON payload and one with a bare
+// string. main is a Threads tester's, with a private profile (a 90-day
+// data-access grant); the others' tokens Meta inspects only with an
+// inspector account's (deployment.inspector). Whether Meta kills an
+// account's old token when it refreshes it (Meta does not say) is drawn
+// for each seed (drawRetire): some accounts of every seed, at least one.
+var threeAccounts = []simAccount{{id: "main", tester: true, private: true}, {id: "brand"}, {id: "bare", bare: true}}
 
 // simAccount is one account and what the invariants remember of it.
 type simAccount struct {
@@ -130,6 +132,10 @@ type stats struct {
 	migrated, oldAdds, accessRelogins int
 	faults                            map[faultKind]int
 	leastLife, longestGap             time.Duration
+	// cancels: passes whose caller went away (or that met SIGTERM or the
+	// function's timeout); lost: tokens Meta issued to the engine that no
+	// version holds (invariant 10).
+	cancels, lost int
 }
 
 // sim is one run: the driver's state. Only the driver goroutine touches it,
@@ -145,10 +151,13 @@ type sim struct {
 	engine *refresh.Engine
 	logs   *syncbuf.Buffer
 	rng    *rand.Rand
-	plan   plan
-	accts  map[string]*simAccount
-	order  []*simAccount
-	end    time.Time
+	// lat draws how long calls take (calls_test.go), apart from the faults.
+	lat     *rand.Rand
+	handler *httpapi.Handler
+	plan    plan
+	accts   map[string]*simAccount
+	order   []*simAccount
+	end     time.Time
 
 	jitterMu sync.Mutex
 	jitter   *rand.Rand
@@ -167,8 +176,11 @@ type sim struct {
 	stopping   bool // an invariant broke: wind down
 	first      *violation
 	stats      stats
-	digest     hash.Hash64
-	watch      []string // tokens whose middles the output scan looks for
+	// settle: the driver cancelled a pass's context while deciding a call;
+	// the goroutines that woke must block again before the call goes on.
+	settle bool
+	digest hash.Hash64
+	watch  []string // tokens whose middles the output scan looks for
 	// verbose (SIM_TRACE set) logs every released call, for replaying a
 	// failure with SIM_DAYS cut to just past it.
 	verbose bool
@@ -197,6 +209,7 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 		ts:      newTurnstile(),
 		logs:    &syncbuf.Buffer{},
 		rng:     rand.New(rand.NewPCG(cfg.seed, streamFaults)),
+		lat:     rand.New(rand.NewPCG(cfg.seed, streamLatency)),
 		jitter:  rand.New(rand.NewPCG(cfg.seed, streamJitter)),
 		accts:   map[string]*simAccount{},
 		end:     start.Add(time.Duration(cfg.days) * 24 * time.Hour),
@@ -211,7 +224,7 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 	}
 	accounts := cfg.accounts
 	if accounts == nil {
-		accounts = threeAccounts
+		accounts = drawRetire(cfg.seed, threeAccounts)
 	}
 	for _, a := range accounts {
 		acct := a
@@ -233,9 +246,28 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 	s.model = newModel(clk, cfg.seed, retire, clocks)
 	s.plan = newPlan(s.rng, cfg.rates, start, s.end.Sub(start))
 	s.plan.threads = append(s.plan.threads, cfg.outages...)
-	logger := logging.New(s.logs, slog.LevelDebug)
+	logger := newAlertLogger(s.logs)
 	s.engine = newEngine(s.deploy, faultySecrets{s, be.secrets}, faultyStates{s, be.states}, transport{s}, ids, logger, s.drawJitter)
+	// As function.go serves it, PASS_TIMEOUT bounding each pass.
+	s.handler = &httpapi.Handler{Engine: recordingEngine{s.engine}, Logger: logger, PassTimeout: s.deploy.passTimeout}
 	return s
+}
+
+// drawRetire copies accounts with, for each, whether Meta kills its old
+// token when it refreshes it: half of them on average, at least one, drawn
+// from the seed's own stream.
+func drawRetire(seed uint64, accounts []simAccount) []simAccount {
+	rng := rand.New(rand.NewPCG(seed, streamAccounts))
+	out := slices.Clone(accounts)
+	any := false
+	for i := range out {
+		out[i].retire = rng.IntN(2) == 0
+		any = any || out[i].retire
+	}
+	if !any {
+		out[rng.IntN(len(out))].retire = true
+	}
+	return out
 }
 
 // drawJitter is the engine's jitter source. Draws happen right after a
@@ -274,7 +306,7 @@ func (s *sim) setup() {
 		}
 		tok := s.model.login(a.id, now.Add(-age))
 		s.clock.set(added)
-		if _, err := s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)); err != nil {
+		if _, err := calm(s.be, func() (refresh.Version, error) { return s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)) }); err != nil {
 			s.t.Fatalf("adding the first token of %s: %v", a.id, err)
 		}
 		s.scheduleHandAdd(a, now)
@@ -315,7 +347,14 @@ func (s *sim) loop() {
 		if t := s.ts.take(s.rng.IntN); t != nil {
 			now := time.Now()
 			s.clock.set(now)
-			t.ch <- s.decide(t, now)
+			v := s.decide(t, now)
+			if s.settle {
+				// A cancellation woke goroutines of the pass: they block again
+				// (at the turnstile) before this call goes on.
+				s.settle = false
+				synctest.Wait()
+			}
+			t.ch <- v
 			continue
 		}
 		if s.collect() && s.running.Load() == 0 {
@@ -378,16 +417,70 @@ func (s *sim) tick(hour int) {
 
 // launchPass starts one pass of delivery d: attempt 0 is the first
 // delivery, 1 to 3 Cloud Scheduler's retries, -1 a duplicate.
+//
+// The pass is a POST to internal/httpapi's handler, as Cloud Scheduler
+// makes it, whose status is what the scheduler sees. Its request ends, and
+// its context with it, when the function's timeout passes (PASS_TIMEOUT +
+// 30 s, as terraform/function.tf sets them): Cloud Run answers 504 and the
+// attempt has failed, whatever the pass still does.
 func (s *sim) launchPass(d *delivery, attempt int) {
 	a := s.newActor()
 	a.delivery = d
 	a.attempt = attempt
 	s.stats.passes++
-	s.spawn(a, func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, s.deploy.passTimeout)
+	ctx, cancel := context.WithCancel(withActor(context.Background(), a))
+	a.cancel = cancel
+	s.spawn(a, ctx, func(ctx context.Context) {
 		defer cancel()
-		a.report, a.passErr = s.engine.Pass(ctx)
+		rec := httptest.NewRecorder()
+		s.handler.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/", nil))
+		a.status, a.body = rec.Code, rec.Body.String()
 	})
+	s.push(time.Now().Add(s.deploy.passTimeout+functionMargin), func() {
+		if !a.ended.Load() && !a.crashed {
+			s.giveUp(a, "the function's timeout")
+		}
+	})
+}
+
+// functionMargin is how much longer than PASS_TIMEOUT the function's
+// timeout is (terraform/function.tf: PASS_TIMEOUT = timeout_seconds - 30).
+const functionMargin = 30 * time.Second
+
+// giveUp is a pass's caller going away (why): its request's context is
+// cancelled and Cloud Scheduler counts the attempt failed, retrying it
+// from now, while the pass itself may go on.
+func (s *sim) giveUp(a *actor, why string) {
+	if a.cancelled {
+		return
+	}
+	a.cancelled = true
+	a.cancel()
+	s.settle = true
+	s.stats.cancels++
+	if s.verbose {
+		s.t.Logf("  pass %d cancelled: %s", a.id, why)
+	}
+	s.retryLater(a, time.Now())
+	a.retried = true
+}
+
+// kill is the end of SIGTERM's grace: the process dies.
+func (s *sim) kill(a *actor) {
+	if !a.ended.Load() && !a.crashed {
+		s.crashed(a)
+	}
+}
+
+// retryLater schedules Cloud Scheduler's retry of a failed attempt a,
+// seen failing at now, if it has retries left.
+func (s *sim) retryLater(a *actor, now time.Time) {
+	if a.retried || a.attempt < 0 || a.attempt >= schedulerRetries || s.quiet || s.stopping {
+		return
+	}
+	wait := min(schedulerMinBackoff<<a.attempt, schedulerMaxBackoff)
+	s.stats.retries++
+	s.push(now.Add(wait), func() { s.launchPass(a.delivery, a.attempt+1) })
 }
 
 func (s *sim) newActor() *actor {
@@ -398,18 +491,20 @@ func (s *sim) newActor() *actor {
 	}
 }
 
-// spawn runs body as actor a in a goroutine of the bubble.
-func (s *sim) spawn(a *actor, body func(ctx context.Context)) {
+// spawn runs body as actor a in a goroutine of the bubble, with ctx, a
+// context carrying a.
+func (s *sim) spawn(a *actor, ctx context.Context, body func(ctx context.Context)) {
 	s.running.Add(1)
 	go func() {
 		defer func() {
+			a.ended.Store(true)
 			s.finMu.Lock()
 			s.finished = append(s.finished, a)
 			s.finMu.Unlock()
 			s.running.Add(-1)
 			s.ts.signal()
 		}()
-		body(withActor(context.Background(), a))
+		body(ctx)
 	}()
 }
 
@@ -452,10 +547,10 @@ const oldestHandAdd = 59*24*time.Hour + 12*time.Hour
 func (s *sim) personAdds(a *simAccount, age time.Duration) {
 	p := s.newActor()
 	p.person = true
-	s.spawn(p, func(ctx context.Context) {
+	s.spawn(p, withActor(context.Background(), p), func(ctx context.Context) {
 		v := s.ts.pass(ctx, a.id, opPersonAdd, "")
 		tok := s.model.login(a.id, v.now.Add(-age))
-		if _, err := s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)); err != nil {
+		if _, err := calm(s.be, func() (refresh.Version, error) { return s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)) }); err != nil {
 			s.t.Errorf("a person could not add a token to %s: %v", a.id, err)
 		}
 	})
@@ -477,11 +572,8 @@ func (s *sim) collect() bool {
 			continue
 		}
 		s.record(a, now)
-		failed := a.crashed || a.passErr != nil || !a.report.OK()
-		if failed && a.attempt >= 0 && a.attempt < schedulerRetries && !s.quiet && !s.stopping {
-			wait := min(schedulerMinBackoff<<a.attempt, schedulerMaxBackoff)
-			s.stats.retries++
-			s.push(now.Add(wait), func() { s.launchPass(a.delivery, a.attempt+1) })
+		if a.crashed || a.status >= 500 {
+			s.retryLater(a, now)
 		}
 	}
 	return len(done) > 0
@@ -494,6 +586,6 @@ func (s *sim) trace(t *ticket, now time.Time) {
 	fmt.Fprintf(s.digest, "%d|%s|%s|%s|", t.actor.id, t.account, t.op, t.detail)
 	_ = binary.Write(s.digest, binary.LittleEndian, now.UnixNano())
 	if s.verbose {
-		s.t.Logf("%s pass %d %s %s %s", now.Format(time.RFC3339Nano), t.actor.id, t.account, t.op, t.detail)
+		s.t.Logf("%s pass %d %s %s (phase %d) %s", now.Format(time.RFC3339Nano), t.actor.id, t.account, t.op, t.phase, t.detail)
 	}
 }
