@@ -6,9 +6,12 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
@@ -170,5 +173,63 @@ func TestCancelledPassKeepsTheRefreshedToken(t *testing.T) {
 	}
 	if r := h.pass().Accounts[0]; r.Result != refresh.ResultFresh {
 		t.Errorf("next pass: %+v, want fresh (not busy)", r)
+	}
+}
+
+// slowMeta is a platform whose first refresh takes as long as the work
+// on one account may take: during it, the fake clock moves on by took,
+// and during then, another pass runs (during).
+type slowMeta struct {
+	refresh.Platform
+	took   time.Duration
+	h      *harness
+	slowed atomic.Bool
+	during func()
+}
+
+func (m *slowMeta) Refresh(ctx context.Context, token string) (graph.Token, error) {
+	// Not sync.Once: the other pass's refresh, if it gets one, must not
+	// wait for this one.
+	if m.slowed.CompareAndSwap(false, true) {
+		m.h.Clock.Advance(m.took)
+		m.during()
+	}
+	return m.Platform.Refresh(ctx, token)
+}
+
+// An account's work may last up to AccountTimeout (three Threads attempts
+// under THREADS_TIMEOUT, up to ten minutes) and more for the writes that
+// end it: a pass that starts meanwhile finds the account busy, however
+// late in that work, so that two passes never refresh one token. A lease
+// shorter than the work (the outside campaign of issue 21 planted 90
+// seconds, and nothing caught it) lets the second pass in.
+func TestLeaseOutlivesAnAccountsWork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.seed("main", 72*time.Hour)
+	var second refresh.Report
+	slow := &slowMeta{Platform: h.Engine.Platforms[payload.PlatformThreads], took: refresh.AccountTimeout - time.Second, h: h}
+	slow.during = func() {
+		rep, err := h.Engine.Pass(context.Background())
+		if err != nil {
+			t.Errorf("second pass: %v", err)
+		}
+		second = rep
+	}
+	h.Engine.Platforms[payload.PlatformThreads] = slow
+	// Not h.pass: its check of one line per account would count the
+	// second pass's lines too.
+	first, err := h.Engine.Pass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := result(t, first, "main"); r.Result != refresh.ResultRefreshed {
+		t.Fatalf("first pass: %+v, want refreshed", r)
+	}
+	if r := result(t, second, "main"); r.Result != refresh.ResultBusy {
+		t.Errorf("a pass started %v into another's work on the account: %+v, want busy", slow.took, r)
+	}
+	if n := h.refreshCalls(); n != 1 {
+		t.Errorf("Meta was asked %d times to refresh one token, want once", n)
 	}
 }
