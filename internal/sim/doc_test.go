@@ -150,6 +150,14 @@
 //     end it before it lands (it did not happen) or after (it happened,
 //     its answer is lost: a remote store's client then answers
 //     DEADLINE_EXCEEDED or CANCELED).
+//   - Adds refused: now and then (1% of adds, drawn from a stream of its
+//     own) an IAM change refuses the function's adds to one secret with
+//     PERMISSION_DENIED for 10 minutes to 6 hours, so that a refreshed
+//     token cannot be stored and the engine must say so where an alert
+//     reads it. Drawn only on accounts whose old token survives a refresh:
+//     where Meta kills it, no engine keeps the account alive through that,
+//     and invariant 10 would fail the run on the product's limit (a person
+//     is told: the account is reported failed), not on a bug.
 //   - Cancelled passes: every pass is a POST to internal/httpapi's handler,
 //     as Cloud Scheduler makes it. Before any call, 0.2%, its caller goes
 //     away (the request's context is cancelled; the scheduler counts the
@@ -314,6 +322,23 @@
 // (3). Without backoff a rate-limited call is retried in the same instant
 // (7). Pruning from the wrong end destroys the new version, so the killed
 // old one is newest while the pass reports "refreshed" (5).
+//
+// The bugs of issue 21 are in internal/sim/mutants.txt, 31 of them, each
+// run against the tests by go run ./internal/cmd/mutate; README.md holds
+// the table of which tests catch each, and the first invariant the
+// simulation broke with its seed and day. Those the new invariants and
+// faults catch, with CI's seeds: a store write not retried after
+// ErrUnavailable, or cancelled with its pass, and a refresh request cut
+// short by a cancelled pass (10, the token lost where Meta killed the old
+// one); an account whose refreshed token could not be stored reported
+// skipped (13, seed 1 on day 7: it asked Meta and stored nothing, yet
+// reported what no alert reads; caught only once adds could be refused,
+// above); the commit and release run under the pass's context (12, seed
+// 1 on day 41, the lease left held by a cancelled pass); a failed pass
+// answering HTTP 200, a failed line at WARNING, hoursLeft rounded up or
+// dropped (13, day 1 or 2); a token in a *url.Error's text (6, day 4).
+// Two lease bugs escape it so far: a 90-second lease, and the embedded
+// store handing out a lease another pass holds; unit tests catch both.
 //
 // Below the line, the bugs of issue 15. Adoption that takes the version's
 // create time for the issue time, ignoring Meta's issued_at, sees a token

@@ -30,6 +30,9 @@ const (
 	// was damaged on the way, under the checksum the service computed.
 	faultSecretsQuota   faultKind = "secrets-quota"
 	faultSecretsCorrupt faultKind = "secrets-corrupt"
+	// faultSecretsDenied: the function may not add versions to one
+	// secret for a while (rates.addDenied).
+	faultSecretsDenied faultKind = "secrets-add-denied"
 	// faultSlow marks a slowdown's window.
 	faultSlow faultKind = "slow"
 )
@@ -42,6 +45,7 @@ const (
 	streamJitter
 	streamLatency
 	streamAccounts
+	streamDenied
 )
 
 // rates are the chances of the faults. Zero values inject nothing.
@@ -85,6 +89,16 @@ type rates struct {
 	// timeout passes (PASS_TIMEOUT + 30 s, as Terraform sets it) is
 	// cancelled too.
 	cancel, sigterm float64
+	// addDenied: a change to one secret's IAM policy (Terraform applied
+	// from a branch without the function's role on it, a person tidying
+	// permissions) refuses the function's adds to that secret with
+	// PERMISSION_DENIED for 10 minutes to 6 hours; drawn at this share of
+	// the adds of accounts whose old token survives a refresh. There the
+	// refreshed token is lost and the old one still works, so the engine
+	// must say so where an alert reads it (invariant 10). Where Meta kills
+	// the old token no engine could keep the account alive through it, so
+	// none is drawn there.
+	addDenied float64
 }
 
 // sigtermGrace is how long Cloud Run lets an instance run after SIGTERM
@@ -110,6 +124,7 @@ func defaultRates() rates {
 		slowdowns:      6,
 		cancel:         0.002,
 		sigterm:        0.001,
+		addDenied:      0.01,
 	}
 }
 
@@ -129,6 +144,7 @@ func denseRates() rates {
 	r.slowdowns = 24
 	r.cancel = 0.005
 	r.sigterm = 0.003
+	r.addDenied = 0.03
 	return r
 }
 
@@ -279,6 +295,9 @@ func (s *sim) decide(t *ticket, now time.Time) verdict {
 	}
 	if !s.quiet {
 		v.fault, v.outage = s.fault(t.op, now)
+		if t.op == opAdd && s.addDenied(s.accts[t.account], now) && v.fault == "" {
+			v.fault = faultSecretsDenied
+		}
 	}
 	if v.fault != "" {
 		s.stats.faults[v.fault]++
@@ -290,7 +309,7 @@ func (s *sim) decide(t *ticket, now time.Time) verdict {
 		v.latency, v.land = s.timing(t.op, now)
 	}
 	switch {
-	case t.op == opAdd && v.fault != faultSecretsDown:
+	case t.op == opAdd && v.fault != faultSecretsDown && v.fault != faultSecretsDenied:
 		a.added[t.account] = true
 	case t.op == opDestroy:
 		a.pruned[t.account] = true
@@ -343,6 +362,23 @@ func (s *sim) storeFault(o op, now time.Time, outages []window, down, uncertain 
 		return uncertain, false
 	}
 	return "", false
+}
+
+// addDenied reports whether the function may not add versions to acct's
+// secret at now (rates.addDenied), drawing a new refusal from its own
+// stream, so that it never shifts the other faults.
+func (s *sim) addDenied(acct *simAccount, now time.Time) bool {
+	if acct.retire {
+		return false
+	}
+	if now.Before(acct.deniedUntil) {
+		return true
+	}
+	if s.denied.Float64() < s.cfg.rates.addDenied {
+		acct.deniedUntil = now.Add(logUniform(s.denied, 10*time.Minute, 6*time.Hour))
+		return true
+	}
+	return false
 }
 
 // crashed records that pass a died before its current call.

@@ -72,6 +72,8 @@ func (g *grpcFaults) unary(ctx context.Context, method string, req, reply any, c
 		if inj.outage {
 			return status.Error(codes.DeadlineExceeded, "sim: the outage outlasted the client's retries")
 		}
+	case faultSecretsDenied:
+		return status.Error(codes.PermissionDenied, "sim: injected PERMISSION_DENIED: the function may not add versions to this secret")
 	case faultSecretsQuota:
 		if c, ok := smfake.CategoryOf(path.Base(method)); ok && inj.attempts == 1 {
 			g.sm.SpendQuota("projects/"+simProject, c, smfake.GoogleQuota(c))

@@ -336,16 +336,20 @@ func (s *sim) agree(now time.Time) {
 }
 
 // clocksDisagree says how the state's clocks of version v disagree with
-// its token t's, or "". Meta's and a refresh answer's are the token's
-// (Meta's in whole seconds); an estimate is on the safe side: an issue
+// its token t's, or "". Meta's are the token's (in whole seconds); a
+// refresh answer's are the token's as of when the answer arrived; an estimate is on the safe side: an issue
 // time no earlier than the token's and at most a day after (the version's
 // create time), an expiry no later than the token's and at most two days
 // before (a lower bound).
 func clocksDisagree(st refresh.State, t *token, v refresh.Version) string {
 	switch st.IssuedFrom {
-	case refresh.ClockMeta, refresh.ClockRefresh:
+	case refresh.ClockMeta:
 		if !near(st.IssuedAt, t.issued, time.Second) {
 			return "issuedAt is not the token's issue time"
+		}
+	case refresh.ClockRefresh:
+		if !answered(st.IssuedAt, t.issued) {
+			return "issuedAt is not the token's issue time, or when its answer arrived"
 		}
 	case refresh.ClockEstimate:
 		// The stores keep microseconds: the create time may read a little
@@ -357,9 +361,13 @@ func clocksDisagree(st refresh.State, t *token, v refresh.Version) string {
 		return "the issue time is unknown"
 	}
 	switch st.ExpiryFrom {
-	case refresh.ClockMeta, refresh.ClockRefresh:
+	case refresh.ClockMeta:
 		if !near(st.ExpiresAt, t.expires, time.Second) {
 			return "expiresAt is not the token's expiry"
+		}
+	case refresh.ClockRefresh:
+		if !answered(st.ExpiresAt, t.expires) {
+			return "expiresAt is not the token's expiry, counted from when its answer arrived"
 		}
 	case refresh.ClockEstimate:
 		if st.ExpiresAt.After(t.expires) || t.expires.Sub(st.ExpiresAt) > 2*24*time.Hour {
@@ -369,6 +377,14 @@ func clocksDisagree(st refresh.State, t *token, v refresh.Version) string {
 		return "the expiry is unknown"
 	}
 	return ""
+}
+
+// answered reports whether got is Meta's time want as a refresh answer's
+// clocks give it: counted from when the answer arrived, which is later
+// than Meta issued the token by the answer's way back, at most the
+// client's own timeout (calls take time, calls_test.go).
+func answered(got, want time.Time) bool {
+	return !got.Before(want.Add(-time.Second)) && !got.After(want.Add(threadsTimeout))
 }
 
 // freshAt reports whether a pass at now leaves the account of st alone

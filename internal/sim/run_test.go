@@ -94,7 +94,10 @@ type simAccount struct {
 	// began; zero once checked. handAdded is when a person last added a
 	// token.
 	reauthFrom, handAdded time.Time
-	dirty                 bool // its secret was written since the last inspection
+	// deniedUntil: the function may not add versions to the secret until
+	// then (rates.addDenied).
+	deniedUntil time.Time
+	dirty       bool // its secret was written since the last inspection
 }
 
 // told is one completed pass's result for an account.
@@ -151,6 +154,7 @@ type sim struct {
 	rng    *rand.Rand
 	// lat draws how long calls take (calls_test.go), apart from the faults.
 	lat     *rand.Rand
+	denied  *rand.Rand // draws rates.addDenied's refusals
 	handler *httpapi.Handler
 	plan    plan
 	accts   map[string]*simAccount
@@ -208,6 +212,7 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 		logs:    &syncbuf.Buffer{},
 		rng:     rand.New(rand.NewPCG(cfg.seed, streamFaults)),
 		lat:     rand.New(rand.NewPCG(cfg.seed, streamLatency)),
+		denied:  rand.New(rand.NewPCG(cfg.seed, streamDenied)),
 		jitter:  rand.New(rand.NewPCG(cfg.seed, streamJitter)),
 		accts:   map[string]*simAccount{},
 		end:     start.Add(time.Duration(cfg.days) * 24 * time.Hour),

@@ -132,6 +132,8 @@ func applyFault[T any](s *sim, ctx context.Context, inj *injection, do func(cont
 		return do(withInjection(ctx, inj))
 	}
 	switch inj.kind {
+	case faultSecretsDenied:
+		return zero, fmt.Errorf("sim: %s: %w", o, status.Error(codes.PermissionDenied, "injected: the function may not add versions to this secret"))
 	case faultSecretsDown:
 		return zero, fmt.Errorf("sim: %s: %w: %w", o, refresh.ErrUnavailable, status.Error(codes.Unavailable, "injected outage"))
 	case faultStateDown:
