@@ -328,17 +328,21 @@
 // the table of which tests catch each, and the first invariant the
 // simulation broke with its seed and day. Those the new invariants and
 // faults catch, with CI's seeds: a store write not retried after
-// ErrUnavailable, or cancelled with its pass, and a refresh request cut
-// short by a cancelled pass (10, the token lost where Meta killed the old
-// one); an account whose refreshed token could not be stored reported
-// skipped (13, seed 1 on day 7: it asked Meta and stored nothing, yet
-// reported what no alert reads; caught only once adds could be refused,
-// above); the commit and release run under the pass's context (12, seed
-// 1 on day 41, the lease left held by a cancelled pass); a failed pass
-// answering HTTP 200, a failed line at WARNING, hoursLeft rounded up or
-// dropped (13, day 1 or 2); a token in a *url.Error's text (6, day 4).
+// ErrUnavailable (10, seed 3 on day 49), or cancelled with its pass (10,
+// seed 1 on day 44), and a refresh request cut short by a cancelled pass
+// (10, seed 2 on day 362): each loses a token where Meta killed the old
+// one; an account whose refreshed token could not be stored reported
+// skipped (13, seed 1 on day 7: it asked Meta, stored nothing, and
+// reported what no alert reads; seen only once adds could be refused,
+// above); and, on the simulation before that fault came in (so their days
+// have moved since), the commit and release run under the pass's context
+// (12, seed 3 on day 41: a cancelled pass left its lease held), a failed
+// pass answering HTTP 200 and a failed line at WARNING (13, day 2),
+// hoursLeft rounded up or dropped (13, day 1), a token in a *url.Error's
+// text (6, day 4).
 // Two lease bugs escape it so far: a 90-second lease, and the embedded
-// store handing out a lease another pass holds; unit tests catch both.
+// store handing out a lease another pass holds; unit tests catch both
+// (TestLeaseOutlivesAnAccountsWork; internal/localstore's lease tests).
 //
 // Below the line, the bugs of issue 15. Adoption that takes the version's
 // create time for the issue time, ignoring Meta's issued_at, sees a token
