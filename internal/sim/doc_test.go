@@ -339,7 +339,11 @@
 // (12, seed 3 on day 41: a cancelled pass left its lease held), a failed
 // pass answering HTTP 200 and a failed line at WARNING (13, day 2),
 // hoursLeft rounded up or dropped (13, day 1), a token in a *url.Error's
-// text (6, day 4).
+// text (6, day 4). Below the adapters, on TestGoogleAdapters' seed 1:
+// DEADLINE_EXCEEDED on an add taken for "did not happen" (3, day 2), the
+// payload's checksum not compared (5, day 20: a corrupted token sent to
+// Meta, needs_reauth while the stored one works), and the Firestore
+// store reading a lease's expiry the wrong way round (4, day 31).
 // Two lease bugs escape it so far: a 90-second lease, and the embedded
 // store handing out a lease another pass holds; unit tests catch both
 // (TestLeaseOutlivesAnAccountsWork; internal/localstore's lease tests).
