@@ -245,10 +245,16 @@ func (in *inspector) tokenFor(ctx context.Context, self Account, platform string
 		in.load(ctx)
 		close(in.done)
 	} else {
+		// A token already read is used even by a cancelled pass: a select
+		// between the two would choose at random.
 		select {
 		case <-in.done:
-		case <-ctx.Done():
-			return "", false
+		default:
+			select {
+			case <-in.done:
+			case <-ctx.Done():
+				return "", false
+			}
 		}
 	}
 	return in.token, in.ok && in.platform == platform

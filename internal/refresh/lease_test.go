@@ -6,9 +6,12 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/threads-token-refresher/threads-token-refresher/internal/graph"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/leases"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/threadsfake"
@@ -130,27 +133,103 @@ func TestBusy(t *testing.T) {
 	}
 }
 
-// A pass cancelled while Threads is answering (Ctrl-C on `refresher run`)
-// still records the attempt and gives the lease back, so that the next pass
-// is not kept out for the lease's lifetime.
-func TestCancelledPassReleasesTheLease(t *testing.T) {
+// A pass cancelled while Threads is answering (Ctrl-C on `refresher run`,
+// Cloud Scheduler giving up, SIGTERM) still gets the token Meta issues,
+// stores it and records it, and gives the lease back: Meta may kill the
+// old token with the refresh (RetireOnRefresh), so hanging up on the
+// answer would leave the account with no working token, and a lease kept
+// would keep the next pass out for the lease's lifetime.
+func TestCancelledPassKeepsTheRefreshedToken(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil, threadsfake.Latency(500*time.Millisecond))
-	h.seed("main", 72*time.Hour)
+	h := newHarness(t, nil, threadsfake.Latency(time.Second), threadsfake.RetireOnRefresh())
+	old, _ := h.seed("main", 72*time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
+	// Cancelled as soon as the refresh reaches Meta, a second before the
+	// answer.
+	go func() {
+		for h.refreshCalls() == 0 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
 	rep := h.passCtx(ctx)
-	if r := rep.Accounts[0]; r.Result != refresh.ResultFailed {
-		t.Fatalf("cancelled pass: %+v, want failed", r)
+	cancel()
+	if r := rep.Accounts[0]; r.Result != refresh.ResultRefreshed {
+		t.Fatalf("cancelled pass: %+v, want refreshed (the token Meta issued kept)", r)
+	}
+	if h.TH.Valid(old) {
+		t.Fatal("Meta did not retire the old token; the test proves nothing")
+	}
+	tok, v := h.currentToken("main")
+	if !h.TH.Valid(tok) {
+		t.Fatalf("the newest version (%d) holds a token Meta does not accept", v.Number)
 	}
 	states, err := h.Store.Load(context.Background(), []refresh.Account{h.account("main")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := states["main"]; st.Status != refresh.StatusFailing || st.Failures != 1 {
-		t.Errorf("state after the cancelled pass: %+v, want the attempt recorded as failing", st)
+	if st := states["main"]; st.Status != refresh.StatusOK || st.Version != v.Name {
+		t.Errorf("state after the cancelled pass: %+v, want ok at %s", st, v.Name)
 	}
-	if r := h.pass().Accounts[0]; r.Result != refresh.ResultRefreshed {
-		t.Errorf("next pass: %+v, want refreshed (not busy)", r)
+	if r := h.pass().Accounts[0]; r.Result != refresh.ResultFresh {
+		t.Errorf("next pass: %+v, want fresh (not busy)", r)
+	}
+}
+
+// slowMeta is a platform whose first refresh takes as long as the work
+// on one account may take: during it, the fake clock moves on by took,
+// and during then, another pass runs (during).
+type slowMeta struct {
+	refresh.Platform
+	took   time.Duration
+	h      *harness
+	slowed atomic.Bool
+	during func()
+}
+
+func (m *slowMeta) Refresh(ctx context.Context, token string) (graph.Token, error) {
+	// Not sync.Once: the other pass's refresh, if it gets one, must not
+	// wait for this one.
+	if m.slowed.CompareAndSwap(false, true) {
+		m.h.Clock.Advance(m.took)
+		m.during()
+	}
+	return m.Platform.Refresh(ctx, token)
+}
+
+// An account's work may last up to AccountTimeout (three Threads attempts
+// under THREADS_TIMEOUT, up to ten minutes) and more for the writes that
+// end it: a pass that starts meanwhile finds the account busy, however
+// late in that work, so that two passes never refresh one token. A lease
+// shorter than the work (the outside campaign of issue 21 planted 90
+// seconds, and nothing caught it) lets the second pass in.
+func TestLeaseOutlivesAnAccountsWork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.seed("main", 72*time.Hour)
+	var second refresh.Report
+	slow := &slowMeta{Platform: h.Engine.Platforms[payload.PlatformThreads], took: refresh.AccountTimeout - time.Second, h: h}
+	slow.during = func() {
+		rep, err := h.Engine.Pass(context.Background())
+		if err != nil {
+			t.Errorf("second pass: %v", err)
+		}
+		second = rep
+	}
+	h.Engine.Platforms[payload.PlatformThreads] = slow
+	// Not h.pass: its check of one line per account would count the
+	// second pass's lines too.
+	first, err := h.Engine.Pass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := result(t, first, "main"); r.Result != refresh.ResultRefreshed {
+		t.Fatalf("first pass: %+v, want refreshed", r)
+	}
+	if r := result(t, second, "main"); r.Result != refresh.ResultBusy {
+		t.Errorf("a pass started %v into another's work on the account: %+v, want busy", slow.took, r)
+	}
+	if n := h.refreshCalls(); n != 1 {
+		t.Errorf("Meta was asked %d times to refresh one token, want once", n)
 	}
 }

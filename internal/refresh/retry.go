@@ -72,9 +72,16 @@ func (a *askedWait) NextBackOff() time.Duration {
 // refreshIn makes one refresh call in the slot that release gives back,
 // even if the call panics: a slot kept by a panicking worker would stop
 // every account still waiting for one.
+//
+// Once sent, the call is not cut short by the pass's end (a caller gone,
+// SIGTERM, the pass's deadline): Meta may already have issued the new
+// token, and with some accounts killed the old one, so hanging up would
+// throw away the only token that works (internal/sim, invariant 10). The
+// client's own per-request timeout (ThreadsTimeout) still bounds it, and a
+// cancelled pass starts no call (takeSlot) and no retry.
 func (w *work) refreshIn(release func(), token string) (graph.Token, error) {
 	defer release()
-	return w.platform.Refresh(w.ctx, token)
+	return w.platform.Refresh(context.WithoutCancel(w.ctx), token)
 }
 
 // store adds payload as a new secret version. A refreshed token exists only

@@ -53,6 +53,11 @@ func (e *Engine) newSlots(ctx context.Context) *slots {
 // stored. A retry waits as long as the account's context allows.
 func (w *work) takeSlot(first bool) (release func(), err error) {
 	ctx := w.ctx
+	if err := ctx.Err(); err != nil {
+		// A cancelled pass asks Meta nothing more. Decided here, not by the
+		// select below, which with a slot free would choose at random.
+		return nil, err
+	}
 	if first && !w.slots.cutoff.IsZero() && !time.Now().Before(w.slots.cutoff) {
 		// Decided here rather than by a select between a free slot and
 		// an ended context, which would choose at random.

@@ -28,6 +28,34 @@ type backend struct {
 	// create creates the account's secret, as Terraform (or `refresher add
 	// --create`) does before the first token.
 	create func(ctx context.Context, a refresh.Account) error
+	// remote: the stores are across a network, whose clients give up on a
+	// call at their own timeout or when its context ends, answer or not.
+	remote bool
+	// injects, when set, reports whether the backend applies a call's
+	// fault below its adapters itself (grpcfaults_test.go).
+	injects func(*injection) bool
+	// unfaulted runs calls that are no pass's (the simulation inspecting
+	// the stores, a person adding a token) as a person's would go: with
+	// no quota of another tenant's in the way (a person retries). Nil
+	// runs them as they are.
+	unfaulted func(func())
+}
+
+// calm runs do as backend.unfaulted says, and returns what it returns.
+func calm[T any](b *backend, do func() (T, error)) (T, error) {
+	var r T
+	var err error
+	b.calmly(func() { r, err = do() })
+	return r, err
+}
+
+// calmly runs do as backend.unfaulted says.
+func (b *backend) calmly(do func()) {
+	if b.unfaulted == nil {
+		do()
+		return
+	}
+	b.unfaulted(do)
 }
 
 // A backendFactory prepares a backend outside the bubble (servers, clients)
@@ -87,18 +115,10 @@ const (
 // for it is not durably blocked, synctest.Wait waits for the call, and no
 // simulated time passes during it.
 func googleStores(t *testing.T, clk *clock) func() *backend {
-	ctx := context.Background()
 	sm := smfake.Start(t, smfake.WithClock(clk.Now), smfake.WithProjectNumbers(map[string]string{simProject: simProjectNumber}))
-	secrets, err := secretstore.New(ctx, secretstore.Options{EmulatorHost: sm.Addr()})
-	if err != nil {
-		t.Fatalf("connecting to Secret Manager: %v", err)
-	}
-	t.Cleanup(func() { _ = secrets.Close() })
-	states, err := statestore.New(ctx, firestoreemu.Project(t), "", simCollection)
-	if err != nil {
-		t.Fatalf("connecting to Firestore: %v", err)
-	}
-	t.Cleanup(func() { _ = states.Close() })
+	g := &grpcFaults{sm: sm}
+	secrets := secretstore.NewFromClient(g.secretManagerClient(t))
+	states := statestore.NewFromClient(g.firestoreClient(t, firestoreemu.Project(t)), simCollection)
 	states.Now = clk.Now
 	ex := startOffBubble(t)
 	return func() *backend {
@@ -114,6 +134,13 @@ func googleStores(t *testing.T, clk *clock) func() *backend {
 					return struct{}{}, secrets.CreateSecret(ctx, a, nil)
 				})
 				return err
+			},
+			remote:  true,
+			injects: g.injects,
+			unfaulted: func(do func()) {
+				sm.SetQuotasEnforced(false)
+				defer sm.SetQuotasEnforced(true)
+				do()
 			},
 		}
 	}
@@ -148,8 +175,11 @@ const offBubbleTimeout = time.Minute
 // the bubble (its timers and channels may not be touched from outside), so
 // do gets a context of its own that is already over when the caller's is,
 // the same way, and otherwise lasts offBubbleTimeout of real time.
+//
+// The call's fault, if any, goes with it (injectionOf).
 func offBubbleCall[T any](ex *offBubble, ctx context.Context, do func(context.Context) (T, error)) (T, error) {
 	over := ctx.Err()
+	inj := injectionOf(ctx)
 	var r T
 	var err error
 	ex.mu.Lock()
@@ -157,6 +187,9 @@ func offBubbleCall[T any](ex *offBubble, ctx context.Context, do func(context.Co
 	ex.calls <- func() {
 		octx, cancel := context.WithTimeout(context.Background(), offBubbleTimeout)
 		defer cancel()
+		if inj != nil {
+			octx = withInjection(octx, inj)
+		}
 		switch {
 		case errors.Is(over, context.DeadlineExceeded):
 			octx, cancel = context.WithDeadline(octx, time.Unix(0, 0))

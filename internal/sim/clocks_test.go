@@ -226,7 +226,7 @@ func (s *sim) tokenAt(a *simAccount, n int64, now time.Time) *token {
 	if t, ok := a.tokens[n]; ok {
 		return t
 	}
-	versions, err := s.be.secrets.Versions(context.Background(), a.acct)
+	versions, err := calm(s.be, func() ([]refresh.Version, error) { return s.be.secrets.Versions(context.Background(), a.acct) })
 	if err != nil {
 		s.t.Fatalf("listing the versions of %s: %v", a.id, err)
 	}

@@ -1,19 +1,10 @@
 package sim
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
-	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 )
 
 // faultKind names an injected failure; the summary counts them by kind.
@@ -33,6 +24,17 @@ const (
 	faultSecretsUncertain faultKind = "secrets-uncertain"
 	faultStateDown        faultKind = "state-unavailable"
 	faultStateUncertain   faultKind = "state-uncertain"
+	// The Google backend's own (grpcfaults_test.go): another tenant has
+	// spent the project's Secret Manager quota for the minute, so smfake
+	// refuses the call (RESOURCE_EXHAUSTED); an access answer whose payload
+	// was damaged on the way, under the checksum the service computed.
+	faultSecretsQuota   faultKind = "secrets-quota"
+	faultSecretsCorrupt faultKind = "secrets-corrupt"
+	// faultSecretsDenied: the function may not add versions to one
+	// secret for a while (rates.addDenied).
+	faultSecretsDenied faultKind = "secrets-add-denied"
+	// faultSlow marks a slowdown's window.
+	faultSlow faultKind = "slow"
 )
 
 // Streams of the seed: each kind of chance draws from its own PCG stream,
@@ -41,6 +43,9 @@ const (
 	streamFaults uint64 = iota + 1
 	streamTokens
 	streamJitter
+	streamLatency
+	streamAccounts
+	streamDenied
 )
 
 // rates are the chances of the faults. Zero values inject nothing.
@@ -68,7 +73,37 @@ type rates struct {
 	// Outages per simulated year: of Threads, each from a minute to 30
 	// days, and of each store, from a minute to six hours.
 	threadsOutages, storeOutages float64
+
+	// Time (calls_test.go). slowStore, slowThreads: a call is slow on its
+	// own, from a second to past its client's timeout; slowdowns: latency
+	// incidents per simulated year, of Meta and of each Google store, from
+	// ten minutes to six hours, in which every call is slow.
+	slowStore, slowThreads float64
+	slowdowns              float64
+	// cancel: a pass's caller goes away just before one of its calls (a
+	// closed connection): its context is cancelled there and Cloud
+	// Scheduler counts the attempt failed. sigterm: the instance is told
+	// to stop just before one of its calls: the context is cancelled and
+	// the process dies 10 s later (Cloud Run's grace period). Each call
+	// alike, as for crashes. Every pass still running when the function's
+	// timeout passes (PASS_TIMEOUT + 30 s, as Terraform sets it) is
+	// cancelled too.
+	cancel, sigterm float64
+	// addDenied: a change to one secret's IAM policy (Terraform applied
+	// from a branch without the function's role on it, a person tidying
+	// permissions) refuses the function's adds to that secret with
+	// PERMISSION_DENIED for 10 minutes to 6 hours; drawn at this share of
+	// the adds of accounts whose old token survives a refresh. There the
+	// refreshed token is lost and the old one still works, so the engine
+	// must say so where an alert reads it (invariant 10). Where Meta kills
+	// the old token no engine could keep the account alive through it, so
+	// none is drawn there.
+	addDenied float64
 }
+
+// sigtermGrace is how long Cloud Run lets an instance run after SIGTERM
+// before it kills it.
+const sigtermGrace = 10 * time.Second
 
 // defaultRates are the faults of an ordinary run: a harsher year than any
 // real one.
@@ -84,6 +119,12 @@ func defaultRates() rates {
 		shortLife:      0.05,
 		threadsOutages: 4,
 		storeOutages:   6,
+		slowStore:      0.01,
+		slowThreads:    0.02,
+		slowdowns:      6,
+		cancel:         0.002,
+		sigterm:        0.001,
+		addDenied:      0.01,
 	}
 }
 
@@ -99,6 +140,11 @@ func denseRates() rates {
 	r.handAddEvery = 20 * 24 * time.Hour
 	r.threadsOutages = 36
 	r.storeOutages = 24
+	r.slowStore = 0.03
+	r.slowdowns = 24
+	r.cancel = 0.005
+	r.sigterm = 0.003
+	r.addDenied = 0.03
 	return r
 }
 
@@ -108,9 +154,10 @@ type window struct {
 	kind     faultKind
 }
 
-// plan is every outage of a run, drawn before it starts.
+// plan is every outage and slowdown of a run, drawn before it starts.
 type plan struct {
-	threads, secrets, state []window
+	threads, secrets, state             []window
+	slowThreads, slowSecrets, slowState []window
 }
 
 // Threads failures, by weight, for calls failing on their own and for
@@ -180,9 +227,13 @@ func newPlan(rng *rand.Rand, r rates, from time.Time, span time.Duration) plan {
 		p.threads = append(p.threads, windows(r.threadsOutages, time.Minute, 30*24*time.Hour, threads)...)
 		p.secrets = append(p.secrets, windows(r.storeOutages, time.Minute, 6*time.Hour, func() faultKind { return faultSecretsDown })...)
 		p.state = append(p.state, windows(r.storeOutages, time.Minute, 6*time.Hour, func() faultKind { return faultStateDown })...)
+		slow := func() faultKind { return faultSlow }
+		p.slowThreads = append(p.slowThreads, windows(r.slowdowns, 10*time.Minute, 6*time.Hour, slow)...)
+		p.slowSecrets = append(p.slowSecrets, windows(r.slowdowns, 10*time.Minute, 6*time.Hour, slow)...)
+		p.slowState = append(p.slowState, windows(r.slowdowns, 10*time.Minute, 6*time.Hour, slow)...)
 	}
 	end := from.Add(span)
-	for _, ws := range []*[]window{&p.threads, &p.secrets, &p.state} {
+	for _, ws := range []*[]window{&p.threads, &p.secrets, &p.state, &p.slowThreads, &p.slowSecrets, &p.slowState} {
 		*ws = slices.DeleteFunc(*ws, func(w window) bool { return !w.from.Before(end) })
 		slices.SortFunc(*ws, func(a, b window) int { return a.from.Compare(b.from) })
 	}
@@ -199,94 +250,19 @@ func at(ws []window, t time.Time) faultKind {
 	return ""
 }
 
-// errCrashed is what every call of a dead pass gets: nothing it asks for
-// happens. The engine goes on with its goroutines (they are real), but its
-// report and every later call are the dead process's and count for nothing.
-var errCrashed = errors.New("sim: the pass's process is dead")
-
-// storeCall passes a store call through the turnstile and applies the
-// driver's verdict: a dead pass's call does nothing, an unavailable store
-// does nothing, an uncertain write lands and then fails as a deadline.
-// Secret Manager errors carry the refresh sentinels as secretstore sets
-// them; state store errors are plain gRPC statuses, as statestore returns
-// them.
-func storeCall[T any](s *sim, ctx context.Context, account string, o op, detail string, do func() (T, error)) (T, error) {
-	var zero T
-	v := s.ts.pass(ctx, account, o, detail)
-	switch {
-	case v.crash:
-		return zero, errCrashed
-	case v.fault == faultSecretsDown:
-		return zero, fmt.Errorf("sim: %s: %w: %w", o, refresh.ErrUnavailable, status.Error(codes.Unavailable, "injected outage"))
-	case v.fault == faultStateDown:
-		return zero, fmt.Errorf("sim: %s: %w", o, status.Error(codes.Unavailable, "injected outage"))
-	}
-	r, err := do()
-	switch {
-	case err != nil:
-		return r, err
-	case v.fault == faultSecretsUncertain:
-		return zero, fmt.Errorf("sim: %s: %w: %w", o, refresh.ErrUncertain, status.Error(codes.DeadlineExceeded, "injected: the write landed, its answer was lost"))
-	case v.fault == faultStateUncertain:
-		return zero, fmt.Errorf("sim: %s: %w", o, status.Error(codes.DeadlineExceeded, "injected: the write landed, its answer was lost"))
-	}
-	return r, nil
-}
-
-// faultySecrets and faultyStates wrap a backend's stores with the
-// turnstile and the faults, the same for every backend.
-type faultySecrets struct {
-	s     *sim
-	inner refresh.SecretStore
-}
-
-func (f faultySecrets) Versions(ctx context.Context, a refresh.Account) ([]refresh.Version, error) {
-	return storeCall(f.s, ctx, a.ID, opVersions, "", func() ([]refresh.Version, error) { return f.inner.Versions(ctx, a) })
-}
-
-func (f faultySecrets) Access(ctx context.Context, a refresh.Account, v refresh.Version) ([]byte, error) {
-	return storeCall(f.s, ctx, a.ID, opAccess, strconv.FormatInt(v.Number, 10), func() ([]byte, error) { return f.inner.Access(ctx, a, v) })
-}
-
-func (f faultySecrets) Add(ctx context.Context, a refresh.Account, payload []byte) (refresh.Version, error) {
-	return storeCall(f.s, ctx, a.ID, opAdd, "", func() (refresh.Version, error) { return f.inner.Add(ctx, a, payload) })
-}
-
-func (f faultySecrets) Destroy(ctx context.Context, a refresh.Account, v refresh.Version) error {
-	_, err := storeCall(f.s, ctx, a.ID, opDestroy, strconv.FormatInt(v.Number, 10), func() (struct{}, error) { return struct{}{}, f.inner.Destroy(ctx, a, v) })
-	return err
-}
-
-type faultyStates struct {
-	s     *sim
-	inner refresh.StateStore
-}
-
-func (f faultyStates) Load(ctx context.Context, accounts []refresh.Account) (map[string]refresh.State, error) {
-	return storeCall(f.s, ctx, "", opLoad, "", func() (map[string]refresh.State, error) { return f.inner.Load(ctx, accounts) })
-}
-
-func (f faultyStates) Lease(ctx context.Context, a refresh.Account, owner string, until time.Time, read refresh.State) (refresh.State, error) {
-	return storeCall(f.s, ctx, a.ID, opLease, "", func() (refresh.State, error) { return f.inner.Lease(ctx, a, owner, until, read) })
-}
-
-func (f faultyStates) Commit(ctx context.Context, a refresh.Account, owner string, st refresh.State) error {
-	_, err := storeCall(f.s, ctx, a.ID, opCommit, "", func() (struct{}, error) { return struct{}{}, f.inner.Commit(ctx, a, owner, st) })
-	return err
-}
-
-func (f faultyStates) Release(ctx context.Context, a refresh.Account, owner string, leased refresh.State) error {
-	_, err := storeCall(f.s, ctx, a.ID, opRelease, "", func() (struct{}, error) { return struct{}{}, f.inner.Release(ctx, a, owner, leased) })
-	return err
-}
-
 // decide draws the fate of a released call: the driver's only source of
-// chance while passes run, called one call at a time.
+// chance while passes run, called one call at a time. Only a call's start
+// draws (its fault, its timing, and whether its pass dies or is cancelled
+// just before it); its later phases learn whether the pass has died.
 func (s *sim) decide(t *ticket, now time.Time) verdict {
 	v := verdict{now: now}
 	a := t.actor
 	a.perAcct[t.account]++
 	s.trace(t, now)
+	if t.phase != phaseStart {
+		v.crash = a.crashed || s.stopping
+		return v
+	}
 	s.stats.calls++
 	switch t.op {
 	case opPersonAdd:
@@ -300,15 +276,28 @@ func (s *sim) decide(t *ticket, now time.Time) verdict {
 	if a.person {
 		return v
 	}
-	if !a.crashed && !s.stopping && !s.quiet && t.op != opThreadsEnd && s.rng.Float64() < s.cfg.rates.crash {
+	live := !a.crashed && !s.stopping && !s.quiet
+	if live && s.rng.Float64() < s.cfg.rates.crash {
 		s.crashed(a)
 	}
 	if a.crashed || s.stopping {
 		v.crash = true
 		return v
 	}
-	if !s.quiet && t.op != opThreadsEnd {
-		v.fault = s.fault(t.op, now)
+	if live && !a.cancelled {
+		switch x := s.rng.Float64(); {
+		case x < s.cfg.rates.cancel:
+			s.giveUp(a, "its caller went away")
+		case x < s.cfg.rates.cancel+s.cfg.rates.sigterm:
+			s.giveUp(a, "SIGTERM")
+			s.push(now.Add(sigtermGrace), func() { s.kill(a) })
+		}
+	}
+	if !s.quiet {
+		v.fault, v.outage = s.fault(t.op, now)
+		if t.op == opAdd && s.addDenied(s.accts[t.account], now) && v.fault == "" {
+			v.fault = faultSecretsDenied
+		}
 	}
 	if v.fault != "" {
 		s.stats.faults[v.fault]++
@@ -316,50 +305,80 @@ func (s *sim) decide(t *ticket, now time.Time) verdict {
 			s.t.Logf("  fault: %s", v.fault)
 		}
 	}
+	if t.op != opPersonAdd {
+		v.latency, v.land = s.timing(t.op, now)
+	}
 	switch {
-	case t.op == opAdd && v.fault != faultSecretsDown:
+	case t.op == opAdd && v.fault != faultSecretsDown && v.fault != faultSecretsDenied:
 		a.added[t.account] = true
-	case t.op == opDestroy && v.fault == faultSecretsDown:
-		// A version the engine meant to destroy stays: invariant 3 allows
-		// one more.
-		s.accts[t.account].allowance++
 	case t.op == opDestroy:
 		a.pruned[t.account] = true
 	}
 	return v
 }
 
-// fault draws the failure, if any, of a call of op at now.
-func (s *sim) fault(o op, now time.Time) faultKind {
+// fault draws the failure, if any, of a call of op at now, and whether it
+// is an outage's.
+func (s *sim) fault(o op, now time.Time) (faultKind, bool) {
 	r := s.cfg.rates
 	switch o {
 	case opThreads, opInspect:
 		if k := at(s.plan.threads, now); k != "" {
-			return k
+			return k, true
 		}
 		if s.rng.Float64() < r.threadsCall {
-			return drawThreadsKind(s.rng, false)
+			return drawThreadsKind(s.rng, false), false
 		}
 	case opVersions, opAccess, opAdd, opDestroy:
-		return s.storeFault(o, now, s.plan.secrets, faultSecretsDown, faultSecretsUncertain)
+		k, outage := s.storeFault(o, now, s.plan.secrets, faultSecretsDown, faultSecretsUncertain)
+		if k == faultSecretsDown && !outage && s.be.injects != nil {
+			// The Google backend: half of Secret Manager's own refusals are
+			// a quota another tenant spent; and now and then an access
+			// answer comes back damaged.
+			switch {
+			case o != opAccess && s.rng.IntN(2) == 0:
+				k = faultSecretsQuota
+			}
+		}
+		if k == "" && o == opAccess && s.be.injects != nil && s.rng.Float64() < r.storeCall {
+			k = faultSecretsCorrupt
+		}
+		return k, outage
 	case opLoad, opLease, opCommit, opRelease:
 		return s.storeFault(o, now, s.plan.state, faultStateDown, faultStateUncertain)
 	}
-	return ""
+	return "", false
 }
 
-func (s *sim) storeFault(o op, now time.Time, outages []window, down, uncertain faultKind) faultKind {
+func (s *sim) storeFault(o op, now time.Time, outages []window, down, uncertain faultKind) (faultKind, bool) {
 	if at(outages, now) != "" {
-		return down
+		return down, true
 	}
 	r, x := s.cfg.rates, s.rng.Float64()
 	switch {
 	case x < r.storeCall:
-		return down
+		return down, false
 	case o.write() && x < r.storeCall+r.uncertain:
-		return uncertain
+		return uncertain, false
 	}
-	return ""
+	return "", false
+}
+
+// addDenied reports whether the function may not add versions to acct's
+// secret at now (rates.addDenied), drawing a new refusal from its own
+// stream, so that it never shifts the other faults.
+func (s *sim) addDenied(acct *simAccount, now time.Time) bool {
+	if acct.retire {
+		return false
+	}
+	if now.Before(acct.deniedUntil) {
+		return true
+	}
+	if s.denied.Float64() < s.cfg.rates.addDenied {
+		acct.deniedUntil = now.Add(logUniform(s.denied, 10*time.Minute, 6*time.Hour))
+		return true
+	}
+	return false
 }
 
 // crashed records that pass a died before its current call.

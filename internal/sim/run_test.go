@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -17,7 +16,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/threads-token-refresher/threads-token-refresher/internal/logging"
+	"github.com/threads-token-refresher/threads-token-refresher/internal/httpapi"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/payload"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/refresh"
 	"github.com/threads-token-refresher/threads-token-refresher/internal/testing/syncbuf"
@@ -54,12 +53,13 @@ type config struct {
 	personAt []time.Duration
 }
 
-// threeAccounts: the usual JSON payload, one whose old token Meta keeps
-// alive after a refresh and one whose old token it kills (Meta documents
-// neither), and a bare-string payload. main is a Threads tester's, with a
-// private profile (a 90-day data-access grant); the others' tokens Meta
-// inspects only with an inspector account's (deployment.inspector).
-var threeAccounts = []simAccount{{id: "main", tester: true, private: true}, {id: "retiring", retire: true}, {id: "bare", bare: true}}
+// threeAccounts: two with the usual JSON payload and one with a bare
+// string. main is a Threads tester's, with a private profile (a 90-day
+// data-access grant); the others' tokens Meta inspects only with an
+// inspector account's (deployment.inspector). Whether Meta kills an
+// account's old token when it refreshes it (Meta does not say) is drawn
+// for each seed (drawRetire): some accounts of every seed, at least one.
+var threeAccounts = []simAccount{{id: "main", tester: true, private: true}, {id: "brand"}, {id: "bare", bare: true}}
 
 // simAccount is one account and what the invariants remember of it.
 type simAccount struct {
@@ -94,7 +94,10 @@ type simAccount struct {
 	// began; zero once checked. handAdded is when a person last added a
 	// token.
 	reauthFrom, handAdded time.Time
-	dirty                 bool // its secret was written since the last inspection
+	// deniedUntil: the function may not add versions to the secret until
+	// then (rates.addDenied).
+	deniedUntil time.Time
+	dirty       bool // its secret was written since the last inspection
 }
 
 // told is one completed pass's result for an account.
@@ -130,6 +133,10 @@ type stats struct {
 	migrated, oldAdds, accessRelogins int
 	faults                            map[faultKind]int
 	leastLife, longestGap             time.Duration
+	// cancels: passes whose caller went away (or that met SIGTERM or the
+	// function's timeout); lost: tokens Meta issued to the engine that no
+	// version holds (invariant 10).
+	cancels, lost int
 }
 
 // sim is one run: the driver's state. Only the driver goroutine touches it,
@@ -145,10 +152,14 @@ type sim struct {
 	engine *refresh.Engine
 	logs   *syncbuf.Buffer
 	rng    *rand.Rand
-	plan   plan
-	accts  map[string]*simAccount
-	order  []*simAccount
-	end    time.Time
+	// lat draws how long calls take (calls_test.go), apart from the faults.
+	lat     *rand.Rand
+	denied  *rand.Rand // draws rates.addDenied's refusals
+	handler *httpapi.Handler
+	plan    plan
+	accts   map[string]*simAccount
+	order   []*simAccount
+	end     time.Time
 
 	jitterMu sync.Mutex
 	jitter   *rand.Rand
@@ -167,8 +178,11 @@ type sim struct {
 	stopping   bool // an invariant broke: wind down
 	first      *violation
 	stats      stats
-	digest     hash.Hash64
-	watch      []string // tokens whose middles the output scan looks for
+	// settle: the driver cancelled a pass's context while deciding a call;
+	// the goroutines that woke must block again before the call goes on.
+	settle bool
+	digest hash.Hash64
+	watch  []string // tokens whose middles the output scan looks for
 	// verbose (SIM_TRACE set) logs every released call, for replaying a
 	// failure with SIM_DAYS cut to just past it.
 	verbose bool
@@ -197,6 +211,8 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 		ts:      newTurnstile(),
 		logs:    &syncbuf.Buffer{},
 		rng:     rand.New(rand.NewPCG(cfg.seed, streamFaults)),
+		lat:     rand.New(rand.NewPCG(cfg.seed, streamLatency)),
+		denied:  rand.New(rand.NewPCG(cfg.seed, streamDenied)),
 		jitter:  rand.New(rand.NewPCG(cfg.seed, streamJitter)),
 		accts:   map[string]*simAccount{},
 		end:     start.Add(time.Duration(cfg.days) * 24 * time.Hour),
@@ -211,7 +227,7 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 	}
 	accounts := cfg.accounts
 	if accounts == nil {
-		accounts = threeAccounts
+		accounts = drawRetire(cfg.seed, threeAccounts)
 	}
 	for _, a := range accounts {
 		acct := a
@@ -233,9 +249,28 @@ func newSim(t *testing.T, cfg config, clk *clock, be *backend) *sim {
 	s.model = newModel(clk, cfg.seed, retire, clocks)
 	s.plan = newPlan(s.rng, cfg.rates, start, s.end.Sub(start))
 	s.plan.threads = append(s.plan.threads, cfg.outages...)
-	logger := logging.New(s.logs, slog.LevelDebug)
+	logger := newAlertLogger(s.logs)
 	s.engine = newEngine(s.deploy, faultySecrets{s, be.secrets}, faultyStates{s, be.states}, transport{s}, ids, logger, s.drawJitter)
+	// As function.go serves it, PASS_TIMEOUT bounding each pass.
+	s.handler = &httpapi.Handler{Engine: recordingEngine{s.engine}, Logger: logger, PassTimeout: s.deploy.passTimeout}
 	return s
+}
+
+// drawRetire copies accounts with, for each, whether Meta kills its old
+// token when it refreshes it: half of them on average, at least one, drawn
+// from the seed's own stream.
+func drawRetire(seed uint64, accounts []simAccount) []simAccount {
+	rng := rand.New(rand.NewPCG(seed, streamAccounts))
+	out := slices.Clone(accounts)
+	any := false
+	for i := range out {
+		out[i].retire = rng.IntN(2) == 0
+		any = any || out[i].retire
+	}
+	if !any {
+		out[rng.IntN(len(out))].retire = true
+	}
+	return out
 }
 
 // drawJitter is the engine's jitter source. Draws happen right after a
@@ -274,7 +309,7 @@ func (s *sim) setup() {
 		}
 		tok := s.model.login(a.id, now.Add(-age))
 		s.clock.set(added)
-		if _, err := s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)); err != nil {
+		if _, err := calm(s.be, func() (refresh.Version, error) { return s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)) }); err != nil {
 			s.t.Fatalf("adding the first token of %s: %v", a.id, err)
 		}
 		s.scheduleHandAdd(a, now)
@@ -315,7 +350,14 @@ func (s *sim) loop() {
 		if t := s.ts.take(s.rng.IntN); t != nil {
 			now := time.Now()
 			s.clock.set(now)
-			t.ch <- s.decide(t, now)
+			v := s.decide(t, now)
+			if s.settle {
+				// A cancellation woke goroutines of the pass: they block again
+				// (at the turnstile) before this call goes on.
+				s.settle = false
+				synctest.Wait()
+			}
+			t.ch <- v
 			continue
 		}
 		if s.collect() && s.running.Load() == 0 {
@@ -352,44 +394,6 @@ func (s *sim) push(t time.Time, do func()) {
 	s.events = slices.Insert(s.events, i, e)
 }
 
-// tick is Cloud Scheduler firing the hourly job: one delivery, sometimes
-// two or three (at-least-once delivery), then the next hour.
-func (s *sim) tick(hour int) {
-	now := time.Now()
-	d := &delivery{hour: hour}
-	s.launchPass(d, 0)
-	if s.rng.Float64() < s.cfg.rates.duplicate {
-		for range 1 + s.rng.IntN(2) {
-			s.stats.duplicates++
-			// Calls take no simulated time, so only passes started at the
-			// same instant overlap; half the duplicates do, as real ones,
-			// milliseconds apart, overlap real calls.
-			var late time.Duration
-			if s.rng.IntN(2) == 0 {
-				late = time.Duration(s.rng.Int64N(int64(2 * time.Minute)))
-			}
-			s.push(now.Add(late), func() { s.launchPass(d, -1) })
-		}
-	}
-	if next := start.Add(time.Duration(hour+1) * time.Hour); next.Before(s.end) {
-		s.push(next, func() { s.tick(hour + 1) })
-	}
-}
-
-// launchPass starts one pass of delivery d: attempt 0 is the first
-// delivery, 1 to 3 Cloud Scheduler's retries, -1 a duplicate.
-func (s *sim) launchPass(d *delivery, attempt int) {
-	a := s.newActor()
-	a.delivery = d
-	a.attempt = attempt
-	s.stats.passes++
-	s.spawn(a, func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, s.deploy.passTimeout)
-		defer cancel()
-		a.report, a.passErr = s.engine.Pass(ctx)
-	})
-}
-
 func (s *sim) newActor() *actor {
 	s.actors++
 	return &actor{
@@ -398,18 +402,20 @@ func (s *sim) newActor() *actor {
 	}
 }
 
-// spawn runs body as actor a in a goroutine of the bubble.
-func (s *sim) spawn(a *actor, body func(ctx context.Context)) {
+// spawn runs body as actor a in a goroutine of the bubble, with ctx, a
+// context carrying a.
+func (s *sim) spawn(a *actor, ctx context.Context, body func(ctx context.Context)) {
 	s.running.Add(1)
 	go func() {
 		defer func() {
+			a.ended.Store(true)
 			s.finMu.Lock()
 			s.finished = append(s.finished, a)
 			s.finMu.Unlock()
 			s.running.Add(-1)
 			s.ts.signal()
 		}()
-		body(withActor(context.Background(), a))
+		body(ctx)
 	}()
 }
 
@@ -452,10 +458,10 @@ const oldestHandAdd = 59*24*time.Hour + 12*time.Hour
 func (s *sim) personAdds(a *simAccount, age time.Duration) {
 	p := s.newActor()
 	p.person = true
-	s.spawn(p, func(ctx context.Context) {
+	s.spawn(p, withActor(context.Background(), p), func(ctx context.Context) {
 		v := s.ts.pass(ctx, a.id, opPersonAdd, "")
 		tok := s.model.login(a.id, v.now.Add(-age))
-		if _, err := s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)); err != nil {
+		if _, err := calm(s.be, func() (refresh.Version, error) { return s.be.secrets.Add(ctx, a.acct, s.payloadOf(a, tok)) }); err != nil {
 			s.t.Errorf("a person could not add a token to %s: %v", a.id, err)
 		}
 	})
@@ -477,11 +483,8 @@ func (s *sim) collect() bool {
 			continue
 		}
 		s.record(a, now)
-		failed := a.crashed || a.passErr != nil || !a.report.OK()
-		if failed && a.attempt >= 0 && a.attempt < schedulerRetries && !s.quiet && !s.stopping {
-			wait := min(schedulerMinBackoff<<a.attempt, schedulerMaxBackoff)
-			s.stats.retries++
-			s.push(now.Add(wait), func() { s.launchPass(a.delivery, a.attempt+1) })
+		if a.crashed || a.status >= 500 {
+			s.retryLater(a, now)
 		}
 	}
 	return len(done) > 0
@@ -494,6 +497,6 @@ func (s *sim) trace(t *ticket, now time.Time) {
 	fmt.Fprintf(s.digest, "%d|%s|%s|%s|", t.actor.id, t.account, t.op, t.detail)
 	_ = binary.Write(s.digest, binary.LittleEndian, now.UnixNano())
 	if s.verbose {
-		s.t.Logf("%s pass %d %s %s %s", now.Format(time.RFC3339Nano), t.actor.id, t.account, t.op, t.detail)
+		s.t.Logf("%s pass %d %s %s (phase %d) %s", now.Format(time.RFC3339Nano), t.actor.id, t.account, t.op, t.phase, t.detail)
 	}
 }

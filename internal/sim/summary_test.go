@@ -60,10 +60,10 @@ func (s *sim) summary() string {
 		verdict = fmt.Sprintf("FAILED(invariant %d at %s)", v.inv, v.at.Format(time.RFC3339))
 	}
 	c := s.model.clockCounts()
-	return fmt.Sprintf("seed=%d store=%s %s days=%d passes=%d calls=%d refreshes=%d faults=[%s] outages=[threads:%d secrets:%d state:%d] crashes=%d duplicate-passes=%d scheduler-retries=%d hand-adds=%d relogins=%d dead-tokens=%d least-life=%s longest-gap=%s clocks=[migrated:%d old-adds:%d inspections:%d refused:%d young-tries:%d short-lives:%d access-relogins:%d] trace=%016x verdict=%s",
+	return fmt.Sprintf("seed=%d store=%s %s days=%d passes=%d calls=%d refreshes=%d faults=[%s] outages=[threads:%d secrets:%d state:%d] crashes=%d cancels=%d lost-tokens=%d duplicate-passes=%d scheduler-retries=%d hand-adds=%d relogins=%d dead-tokens=%d least-life=%s longest-gap=%s clocks=[migrated:%d old-adds:%d inspections:%d refused:%d young-tries:%d short-lives:%d access-relogins:%d] trace=%016x verdict=%s",
 		s.cfg.seed, s.be.name, s.deploy, s.cfg.days, s.stats.passes, s.stats.calls, s.stats.refreshed, strings.Join(faults, " "),
 		len(s.plan.threads), len(s.plan.secrets), len(s.plan.state),
-		s.stats.crashes, s.stats.duplicates, s.stats.retries, s.stats.handAdds, s.stats.relogins, s.stats.dead,
+		s.stats.crashes, s.stats.cancels, s.stats.lost, s.stats.duplicates, s.stats.retries, s.stats.handAdds, s.stats.relogins, s.stats.dead,
 		days(s.stats.leastLife), days(s.stats.longestGap),
 		s.stats.migrated, s.stats.oldAdds, c.inspections, c.refusedInspections, c.youngTries, c.shortLives, s.stats.accessRelogins,
 		s.digest.Sum64(), verdict)

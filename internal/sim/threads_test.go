@@ -56,6 +56,13 @@ type token struct {
 	// pass (inspected, by pass).
 	clockInPayload, recorded bool
 	inspected                map[int]bool
+	// children are the tokens refreshes of it issued, in order; pass is
+	// the pass a token was issued to (delivered: it got the answer; else it
+	// gave up on it), and stored says a version holding it was added
+	// (invariants 10 and 11).
+	children          []*token
+	pass              *actor
+	delivered, stored bool
 }
 
 // model is Meta's side of the simulation: it issues tokens, enforces their
@@ -88,6 +95,8 @@ type model struct {
 	// the output scan.
 	fresh     []string
 	refreshes int
+	// issued holds, by pass, the tokens Meta issued to it (invariant 10).
+	issued map[int][]*token
 }
 
 func newModel(clk *clock, seed uint64, retire map[string]bool, clocks metaClocks) *model {
@@ -99,6 +108,7 @@ func newModel(clk *clock, seed uint64, retire map[string]bool, clocks metaClocks
 		limited: map[passAccount]time.Time{},
 		reauth:  map[int]map[string]bool{},
 		clocks:  clocks,
+		issued:  map[int][]*token{},
 	}
 }
 
@@ -218,6 +228,7 @@ func (m *model) arrive(pass int, value string, now time.Time) {
 	}
 	account := t.account
 	t.asked[day(now)] = true
+	m.replacedLocked(t, pass, now)
 	if last, ok := m.limited[passAccount{pass, account}]; ok && now.Sub(last) < minRetryWait {
 		m.breakLocked(7, now, "account %s: pass %d retried a rate-limited refresh %v after its answer, without backing off", account, pass, now.Sub(last))
 	}
@@ -232,24 +243,28 @@ func (m *model) rateLimited(pass int, account string, now time.Time) {
 // ServeHTTP answers GET /refresh_access_token as Meta does, and GET
 // /v1.0/me, which the client asks after a refusal whose code leaves the
 // token's fate open.
-func (m *model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (m *model) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.serve(w, r) }
+
+// serve is ServeHTTP, returning the token a refresh issued, if any, and
+// whether Meta refused a token as too young (the engine's young try).
+func (m *model) serve(w http.ResponseWriter, r *http.Request) (issued *token, young bool) {
 	now := m.clock.Now()
 	if r.Method == http.MethodGet && r.URL.Path == "/v1.0/me" {
 		m.me(w, r, now)
-		return
+		return nil, false
 	}
 	if r.Method == http.MethodGet && r.URL.Path == pathDebugToken {
 		m.debugToken(w, r, now)
-		return
+		return nil, false
 	}
-	if r.Method != http.MethodGet || r.URL.Path != "/refresh_access_token" {
+	if r.Method != http.MethodGet || r.URL.Path != pathRefresh {
 		m.graphError(w, http.StatusBadRequest, graphError{Message: "Unsupported " + r.Method + " request.", Type: "THApiException", Code: 100, Subcode: 33})
-		return
+		return nil, false
 	}
 	q := r.URL.Query()
 	if q.Get("grant_type") != "th_refresh_token" {
 		m.graphError(w, http.StatusBadRequest, graphError{Message: "Unsupported grant_type.", Type: "OAuthException", Code: 100})
-		return
+		return nil, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -282,17 +297,24 @@ func (m *model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		m.clocks.youngTries++
 		m.graphErrorLocked(w, http.StatusBadRequest, graphError{Message: "Unsupported request: the token is too new to be refreshed.", Type: "OAuthException", Code: 100})
+		return nil, true
 	default:
 		life := m.lifeLocked()
 		next := m.issueLocked(t.account, t, now, time.Duration(life)*time.Second)
 		next.clockInPayload = m.clocks.json[t.account]
+		t.children = append(t.children, next)
 		if m.retire[t.account] {
 			t.retired, t.retiredAt = true, now
 		}
 		m.refreshes++
 		threadsfake.WriteJSON(w, http.StatusOK, map[string]any{"access_token": next.value, "token_type": "bearer", "expires_in": life})
+		return next, false
 	}
+	return nil, false
 }
+
+// pathRefresh is the refresh endpoint's path.
+const pathRefresh = "/refresh_access_token"
 
 // me answers GET /v1.0/me: the user of a live token, code 190 otherwise.
 func (m *model) me(w http.ResponseWriter, r *http.Request, now time.Time) {
@@ -379,12 +401,17 @@ func (m *model) failure(w http.ResponseWriter, pass int, account string, f fault
 }
 
 // transport is the http.RoundTripper of the engine's threads.Client: no
-// sockets, every request passes the turnstile, then gets the model's answer
-// or the fault the driver chose for it.
+// sockets, every request passes the turnstile as a call (calls_test.go),
+// and gets the model's answer or the fault the driver chose for it. Meta
+// handles the request when it lands; its answer reaches the client when
+// the call's time is up, unless the request's context ends first (the
+// client's per-request timeout, or the engine's own deadline or
+// cancellation). A timeout or a lost answer never comes: the client waits
+// until its context ends.
 type transport struct{ s *sim }
 
 func (tr transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	m := tr.s.model
+	s, m := tr.s, tr.s.model
 	// An inspection is about input_token; it is made with another account's
 	// token when the deployment names an inspector.
 	o, about := opThreads, r.URL.Query().Get("access_token")
@@ -392,29 +419,71 @@ func (tr transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		o, about = opInspect, r.URL.Query().Get("input_token")
 	}
 	account := m.accountOf(about)
-	v := tr.s.ts.pass(r.Context(), account, o, "")
-	if v.crash {
+	ctx := r.Context()
+	f := s.takeOff(ctx, account, o, "")
+	if f.v.crash {
 		return nil, errCrashed
 	}
-	pass := actorOf(r.Context()).id
+	pass := actorOf(ctx)
+	refresh := o == opThreads && r.URL.Path == pathRefresh
+	if refresh {
+		pass.askedMeta(account)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // the client sends nothing
+	}
+	if f.v.land > 0 {
+		if f.waitUntil(f.v.land) {
+			if f.next(phaseAnswer) {
+				return nil, errCrashed
+			}
+			return nil, ctx.Err()
+		}
+		if f.next(phaseLand) {
+			return nil, errCrashed
+		}
+	}
+	now := m.clock.Now()
 	if o == opThreads {
-		m.arrive(pass, about, v.now)
+		m.arrive(pass.id, about, now)
 	}
 	rec := httptest.NewRecorder()
-	switch v.fault {
+	var issued *token
+	answers := true
+	switch f.v.fault {
 	case "":
-		m.ServeHTTP(rec, r)
-	case faultThreadsTimeout, faultThreadsLost:
-		if v.fault == faultThreadsLost && o == opThreads {
-			// Meta refreshed the token; its answer never arrives.
-			m.ServeHTTP(rec, r)
+		var young bool
+		issued, young = m.serve(rec, r)
+		if young {
+			pass.youngRefusal(account)
 		}
-		// Simulated time runs on to the client's deadline.
-		<-r.Context().Done()
-		tr.s.ts.pass(r.Context(), account, opThreadsEnd, "")
-		return nil, r.Context().Err()
+	case faultThreadsTimeout, faultThreadsLost:
+		if f.v.fault == faultThreadsLost && o == opThreads {
+			// Meta refreshed the token; its answer never arrives.
+			m.serve(rec, r)
+		}
+		answers = false
 	default:
-		m.failure(rec, pass, account, v.fault, o == opThreads)
+		m.failure(rec, pass.id, account, f.v.fault, o == opThreads)
+	}
+	var cut bool
+	if answers {
+		cut = f.waitUntil(f.v.latency)
+	} else {
+		f.waitForEnd()
+	}
+	if f.next(phaseAnswer) {
+		return nil, errCrashed // a token issued dies with the pass
+	}
+	if !answers || cut {
+		if issued != nil && time.Since(f.v.now) < threadsTimeout {
+			// Meta answered in time; the engine hung up first.
+			m.issuedTo(issued, pass, false)
+		}
+		return nil, ctx.Err()
+	}
+	if issued != nil {
+		m.issuedTo(issued, pass, true)
 	}
 	resp := rec.Result()
 	resp.Request = r

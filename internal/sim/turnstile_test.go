@@ -28,13 +28,40 @@ type actor struct {
 	// crashed: its process died before one of its calls; from that call
 	// on nothing it asks for happens.
 	crashed bool
-	perAcct map[string]int  // calls released so far, by account: the ordering key
-	added   map[string]bool // accounts this pass added a version to
-	pruned  map[string]bool // accounts this pass called Destroy for
+	// cancel ends the pass's context, as its caller going away does
+	// (Cloud Run's request timeout, a closed connection, SIGTERM);
+	// cancelled says it has; retried, that Cloud Scheduler saw the attempt
+	// fail then, and scheduled its retry without waiting for the pass.
+	cancel             context.CancelFunc
+	cancelled, retried bool
+	perAcct            map[string]int  // calls released so far, by account: the ordering key
+	added              map[string]bool // accounts this pass added a version to
+	pruned             map[string]bool // accounts this pass called Destroy for
 
 	// Written by the actor's goroutine before it exits.
 	report  refresh.Report
 	passErr error
+	// status and body are internal/httpapi's answer: what Cloud
+	// Scheduler sees of the run.
+	status int
+	body   string
+	// ended is set when the actor's goroutine returns; the model reads it
+	// (invariant 11) from the goroutines of other passes.
+	ended atomic.Bool
+
+	// What the actor's calls left behind, by account (invariant 12):
+	// written by its goroutines as their calls return, read by the driver
+	// once the actor has ended.
+	mu     sync.Mutex
+	leases map[string]*leaseLife
+	// lines are the "account processed" lines it logged, by account, as
+	// Cloud Logging would store them (alerts_test.go), and errorLines its
+	// other ERROR lines.
+	lines      map[string]alertLine
+	errorLines []string
+	// asked: the accounts whose token it asked Meta to refresh; young:
+	// those Meta refused as too young (invariant 13).
+	asked, young map[string]bool
 }
 
 type actorKey struct{}
@@ -66,12 +93,21 @@ const (
 	opThreads  op = "threads.refresh"
 	// opInspect is a debug_token call, about the account of its input
 	// token.
-	opInspect op = "threads.inspect"
-	// opThreadsEnd is a timed-out Threads call coming back to its caller:
-	// it passes the turnstile again so that the goroutines a deadline wakes
-	// together still go on one at a time.
-	opThreadsEnd op = "threads.timed-out"
-	opPersonAdd  op = "person.add"
+	opInspect   op = "threads.inspect"
+	opPersonAdd op = "person.add"
+)
+
+// phase is where a call is in its life: starting (the driver decides its
+// fate and how long it takes), landing (it takes effect, when that is not
+// at once) or answering (its answer, or its caller's deadline, reaches
+// the caller). A call passes the turnstile at each, so that the
+// goroutines one instant wakes together still go on one at a time.
+type phase int8
+
+const (
+	phaseStart phase = iota
+	phaseLand
+	phaseAnswer
 )
 
 func (o op) write() bool {
@@ -87,6 +123,7 @@ type ticket struct {
 	actor   *actor
 	account string
 	op      op
+	phase   phase
 	detail  string // tells apart two otherwise equal calls (a version number)
 	ch      chan verdict
 }
@@ -95,7 +132,13 @@ type ticket struct {
 type verdict struct {
 	crash bool      // the actor's process is dead: the call has no effect
 	fault faultKind // "" for none
-	now   time.Time
+	// outage: the fault is an outage's, which outlasts the client
+	// library's own retries.
+	outage bool
+	now    time.Time
+	// latency is how long the call takes from its start to its answer,
+	// and land when, within that, it takes effect (zero: as it starts).
+	latency, land time.Duration
 }
 
 // turnstile holds every store and Threads call of every actor until the
@@ -127,11 +170,16 @@ func (ts *turnstile) signal() {
 // returns the driver's verdict. A call from no actor is a bug in the
 // simulation (or a context the engine did not derive from the pass's).
 func (ts *turnstile) pass(ctx context.Context, account string, o op, detail string) verdict {
+	return ts.passAt(ctx, account, o, detail, phaseStart)
+}
+
+// passAt is pass for a call in phase ph.
+func (ts *turnstile) passAt(ctx context.Context, account string, o op, detail string, ph phase) verdict {
 	a := actorOf(ctx)
 	if a == nil {
 		panic("sim: a " + string(o) + " call carries no pass in its context")
 	}
-	t := &ticket{actor: a, account: account, op: o, detail: detail, ch: make(chan verdict, 1)}
+	t := &ticket{actor: a, account: account, op: o, phase: ph, detail: detail, ch: make(chan verdict, 1)}
 	ts.mu.Lock()
 	ts.waiting = append(ts.waiting, t)
 	ts.mu.Unlock()
@@ -154,6 +202,7 @@ func (ts *turnstile) take(pick func(n int) int) *ticket {
 			cmp.Compare(x.account, y.account),
 			cmp.Compare(x.actor.perAcct[x.account], y.actor.perAcct[y.account]),
 			cmp.Compare(x.op, y.op),
+			cmp.Compare(x.phase, y.phase),
 			cmp.Compare(x.detail, y.detail),
 		)
 	})

@@ -8,6 +8,7 @@
 //	go run ./internal/cmd/mutate                      # every mutant in the list
 //	go run ./internal/cmd/mutate -run 'store-|lease'  # those whose name matches
 //	go run ./internal/cmd/mutate -out /tmp/mutants.md # also write the table
+//	go run ./internal/cmd/mutate -pkgs '/internal/(sim|refresh)$' # fewer tests: quicker, may miss a catch
 //
 // The working tree is never touched: each worker copies the module's files
 // (as git lists them, untracked ones included) into a temporary directory
@@ -86,6 +87,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seeds := fs.String("sim-seeds", "", "SIM_SEEDS for the simulation (default: the package's own, as CI runs it)")
 	noBaseline := fs.Bool("no-baseline", false, "skip the unmutated run (only when you know the tests pass)")
 	outFile := fs.String("out", "", "also write the Markdown table to this `file`")
+	only := fs.String("pkgs", "", "test only the packages, of those that build on a mutant's file, whose import path matches this `regexp`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -133,6 +135,11 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pkgs, err := loadPackages(root)
 	if err != nil {
 		return err
+	}
+	if *only != "" {
+		if pkgs.only, err = regexp.Compile(*only); err != nil {
+			return fmt.Errorf("-pkgs: %w", err)
+		}
 	}
 	o := options{timeout: *timeout, race: *race, env: []string{"CI=true"}}
 	if *seeds != "" {

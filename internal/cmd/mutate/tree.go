@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -110,6 +111,9 @@ type affected struct {
 	module string
 	dirs   map[string]string   // import path -> directory, relative to the module root
 	users  map[string][]string // import path -> packages with tests that depend on it
+	// only, when set, keeps the packages whose import path it matches
+	// (-pkgs): a quicker run that may miss a test that would catch.
+	only *regexp.Regexp
 }
 
 func loadPackages(root string) (*affected, error) {
@@ -182,10 +186,14 @@ func (a *affected) packagesFor(file string) ([]string, error) {
 	dir := filepath.ToSlash(filepath.Dir(filepath.FromSlash(file)))
 	for path, d := range a.dirs {
 		if d == dir {
-			if len(a.users[path]) == 0 {
+			users := a.users[path]
+			if a.only != nil {
+				users = slices.DeleteFunc(slices.Clone(users), func(p string) bool { return !a.only.MatchString(p) })
+			}
+			if len(users) == 0 {
 				return nil, fmt.Errorf("no test builds on %s", path)
 			}
-			return a.users[path], nil
+			return users, nil
 		}
 	}
 	return nil, fmt.Errorf("no package of the module is in %s", dir)
