@@ -108,7 +108,7 @@ func runSandbox(ctx context.Context, e *env, o sandboxOptions) (err error) {
 // sandbox is one run of the story.
 type sandbox struct {
 	ctx   context.Context
-	out   *simWriter
+	out   io.Writer
 	opts  sandboxOptions
 	start time.Time
 	// threads and instagram are Meta, simulated; threads's clock is the
@@ -129,7 +129,7 @@ func newSandbox(ctx context.Context, e *env, o sandboxOptions, start time.Time, 
 	s.threads = threadsfake.New(threadsfake.InProcess(), threadsfake.DailyCallLimit(threadsfake.MetaDailyCallFloor))
 	s.instagram = threadsfake.New(threadsfake.InProcess(), threadsfake.Instagram(), threadsfake.DailyCallLimit(threadsfake.MetaDailyCallFloor))
 	s.setNow(start)
-	s.out = &simWriter{w: e.stdout, now: s.now}
+	s.out = simWriter(e.stdout, s.now)
 	// The commands see these variables and no others: whatever the
 	// caller's REFRESHER_DB or GOOGLE_CLOUD_PROJECT, the sandbox never
 	// reaches them.
@@ -187,7 +187,7 @@ func (s *sandbox) command(input string, args ...string) int {
 	e.stdin = strings.NewReader(input + "\n")
 	// The story shows what the command says to a person; its structured
 	// log lines, for machines, are left out.
-	e.stderr = &skipLogs{w: s.out}
+	e.stderr = skipLogs(s.out)
 	code := realMain(s.ctx, args, &e)
 	s.tellConsumers()
 	return code
@@ -237,44 +237,16 @@ func (s *sandbox) pause() error {
 	}
 }
 
-// skipLogs passes on every line written through it but the structured
-// log lines (JSON objects).
-type skipLogs struct {
-	w       io.Writer
-	partial []byte
-}
-
-func (w *skipLogs) Write(p []byte) (int, error) {
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := w.partial[:i+1]
-		w.partial = w.partial[i+1:]
-		if bytes.HasPrefix(line, []byte("{")) {
-			continue
-		}
-		if _, err := w.w.Write(line); err != nil {
-			return 0, err
-		}
-	}
-}
-
-// simWriter labels every line written through it as the simulation's,
-// with the simulated time.
-type simWriter struct {
+// lineWriter hands each complete line written through it, without its
+// newline, to emit: the sandbox labels its lines, and drops its commands'
+// log lines, with it.
+type lineWriter struct {
 	mu      sync.Mutex
-	w       io.Writer
-	now     func() time.Time
 	partial []byte
+	emit    func(line []byte) error
 }
 
-// simLabel begins every line the sandbox prints.
-const simLabel = "[simulation "
-
-func (w *simWriter) Write(p []byte) (int, error) {
+func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.partial = append(w.partial, p...)
@@ -284,9 +256,33 @@ func (w *simWriter) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		line := w.partial[:i]
-		if _, err := fmt.Fprintf(w.w, "%s%s] %s\n", simLabel, w.now().Format("2006-01-02 15:04"), line); err != nil {
+		w.partial = w.partial[i+1:]
+		if err := w.emit(line); err != nil {
 			return 0, err
 		}
-		w.partial = w.partial[i+1:]
 	}
+}
+
+// simLabel begins every line the sandbox prints.
+const simLabel = "[simulation "
+
+// simWriter labels every line written through it as the simulation's,
+// with the simulated time now returns.
+func simWriter(w io.Writer, now func() time.Time) io.Writer {
+	return &lineWriter{emit: func(line []byte) error {
+		_, err := fmt.Fprintf(w, "%s%s] %s\n", simLabel, now().Format("2006-01-02 15:04"), line)
+		return err
+	}}
+}
+
+// skipLogs passes every line written through it on to w, but the
+// structured log lines (JSON objects).
+func skipLogs(w io.Writer) io.Writer {
+	return &lineWriter{emit: func(line []byte) error {
+		if bytes.HasPrefix(line, []byte("{")) {
+			return nil
+		}
+		_, err := fmt.Fprintf(w, "%s\n", line)
+		return err
+	}}
 }
