@@ -37,22 +37,13 @@ func (s *Server) inProcessURL(oauth bool) string {
 // ends the request with an error, as a reset connection does.
 func InProcess() Option { return func(s *Server) { s.inProcess = true } }
 
-// transport is an InProcess fake's http.RoundTripper.
-type transport struct{ s *Server }
-
 // errAborted is what a request gets when the fake drops it (Hang after its
 // context ends, Reset, a cut latency wait).
 var errAborted = errors.New("threadsfake: connection aborted")
 
-func (t transport) RoundTrip(r *http.Request) (resp *http.Response, err error) {
-	oauth := false
-	switch r.URL.Scheme + "://" + r.URL.Host {
-	case t.s.URL():
-	case t.s.OAuthURL():
-		oauth = true
-	default:
-		return nil, fmt.Errorf("threadsfake: no simulated host %s", r.URL.Host)
-	}
+// serveInProcess answers r with the fake's handler (its OAuth host's when
+// oauth), in the calling goroutine.
+func (s *Server) serveInProcess(r *http.Request, oauth bool) (resp *http.Response, err error) {
 	if r.Body != nil {
 		defer r.Body.Close()
 	}
@@ -65,29 +56,35 @@ func (t transport) RoundTrip(r *http.Request) (resp *http.Response, err error) {
 			resp, err = nil, errAborted
 		}
 	}()
-	t.s.handler(oauth).ServeHTTP(rec, r)
+	s.handler(oauth).ServeHTTP(rec, r)
 	resp = rec.Result()
 	resp.Request = r
 	return resp, nil
 }
 
 // InProcessClient is a client for several InProcess fakes at once (the
-// Threads one and the Instagram one), each answering at its own hosts.
+// Threads one and the Instagram one), each answering at its own hosts; a
+// request for any other host is an error, never sent.
 func InProcessClient(fakes ...*Server) *http.Client {
-	hosts := map[string]http.RoundTripper{}
+	type host struct {
+		s     *Server
+		oauth bool
+	}
+	hosts := map[string]host{}
 	for _, f := range fakes {
-		hosts[f.URL()] = transport{f}
-		hosts[f.OAuthURL()] = transport{f}
+		// A Threads fake exchanges codes on its Graph host.
+		hosts[f.OAuthURL()] = host{f, f.OAuthURL() != f.URL()}
+		hosts[f.URL()] = host{f, false}
 	}
 	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		rt, ok := hosts[r.URL.Scheme+"://"+r.URL.Host]
+		h, ok := hosts[r.URL.Scheme+"://"+r.URL.Host]
 		if !ok {
 			if r.Body != nil {
 				r.Body.Close()
 			}
 			return nil, fmt.Errorf("threadsfake: no simulated host %s", r.URL.Host)
 		}
-		return rt.RoundTrip(r)
+		return h.s.serveInProcess(r, h.oauth)
 	})}
 }
 

@@ -255,7 +255,7 @@ func (s *Server) TokenPrefix() string { return s.face.tokenPrefix }
 // Client returns an HTTP client for the fake; it is closed with the fake.
 func (s *Server) Client() *http.Client {
 	if s.inProcess {
-		return &http.Client{Transport: transport{s}}
+		return InProcessClient(s)
 	}
 	return s.srv.Client()
 }
