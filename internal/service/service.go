@@ -38,7 +38,6 @@ type Service struct {
 	Local  *localstore.Store
 
 	close func() error
-	now   func() time.Time
 }
 
 // GoogleStores are the Secret Manager and Firestore adapters.
@@ -89,7 +88,6 @@ func (o Options) Existing(ctx context.Context, cfg *config.Config, logger *slog.
 func (o Options) build(ctx context.Context, cfg *config.Config, logger *slog.Logger, local localstore.Options) (*Service, error) {
 	s := &Service{
 		Config: cfg,
-		now:    o.Now,
 		Platforms: map[string]*graph.Client{
 			payload.PlatformThreads:   threads.New(cfg.ThreadsAPIBaseURL, cfg.ThreadsTimeout, o.HTTPClient),
 			payload.PlatformInstagram: instagram.New(cfg.InstagramAPIBaseURL, cfg.InstagramOAuthBaseURL, cfg.ThreadsTimeout, o.HTTPClient),
@@ -237,10 +235,10 @@ func (s *Service) Account(id string) refresh.Account {
 	return refresh.Account{ID: id, Secret: "projects/" + s.Config.Project + "/secrets/" + id}
 }
 
-// Now is the service's clock (Options.Now, or time.Now).
+// Now is the service's clock: the engine's (Options.Now, or time.Now).
 func (s *Service) Now() time.Time {
-	if s.now != nil {
-		return s.now()
+	if s.Engine.Now != nil {
+		return s.Engine.Now()
 	}
 	return time.Now()
 }
